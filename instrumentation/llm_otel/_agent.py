@@ -1,0 +1,44 @@
+"""Agents and workflows: the spans that group model calls, retrievals and tools."""
+
+from __future__ import annotations
+
+from llm_otel._invocation import Invocation
+
+
+class AgentInvocation(Invocation):
+    """One agent run (``invoke_agent {name}``); its model and tool calls nest inside."""
+
+    __slots__ = ("name", "id", "description", "version", "provider", "conversation_id")
+    _request_fields = __slots__
+    _kind = "agent"
+
+    def __init__(
+        self,
+        name: str,
+        id: str | None = None,
+        description: str | None = None,
+        *,
+        version: str | None = None,
+        provider: str | None = None,
+        conversation_id: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.id = id
+        self.description = description
+        self.version = version
+        self.provider = provider
+        self.conversation_id = conversation_id
+
+
+class WorkflowInvocation(Invocation):
+    """One workflow run (``invoke_workflow {name}``), e.g. a RAG pipeline."""
+
+    __slots__ = ("name", "conversation_id")
+    _request_fields = __slots__
+    _kind = "workflow"
+
+    def __init__(self, name: str, *, conversation_id: str | None = None) -> None:
+        super().__init__()
+        self.name = name
+        self.conversation_id = conversation_id

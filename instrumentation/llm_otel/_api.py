@@ -1,0 +1,67 @@
+"""The public factories: one per kind of operation.
+
+Each returns an invocation that works as a context manager (sync and async) and as a
+decorator (sync, async, generators and async generators).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llm_otel import _semconv as sc
+from llm_otel._agent import AgentInvocation, WorkflowInvocation
+from llm_otel._llm import LLMInvocation
+from llm_otel._retrieval import RetrievalInvocation
+from llm_otel._tool import ToolInvocation
+
+
+def llm_call(
+    provider: str,
+    model: str | None,
+    operation: str = sc.OP_CHAT,
+    server_address: str | None = None,
+    server_port: int | None = None,
+    **request_params: Any,
+) -> LLMInvocation:
+    """A model call: span ``{operation} {model}`` plus duration, token, cost metrics.
+
+    >>> with llm_otel.llm_call(provider="openai", model="gpt-4o-mini", temperature=0.2) as call:
+    ...     reply = my_client.complete(prompt)
+    ...     call.input_tokens, call.output_tokens = reply.usage.input, reply.usage.output
+    """
+    return LLMInvocation(provider, model, operation, server_address, server_port, **request_params)
+
+
+def retrieval(
+    data_source: str,
+    top_k: int | None = None,
+    query: str | None = None,
+    provider: str | None = None,
+) -> RetrievalInvocation:
+    """A retrieval: span ``retrieval {data_source}``; set ``documents`` to (id, score) pairs."""
+    return RetrievalInvocation(data_source, top_k, query, provider)
+
+
+def tool(
+    name: str,
+    call_id: str | None = None,
+    description: str | None = None,
+    type: str = "function",
+) -> ToolInvocation:
+    """A tool execution: span ``execute_tool {name}``; ``arguments``/``result`` are opt-in content."""
+    return ToolInvocation(name, call_id, description, type)
+
+
+def agent(
+    name: str,
+    id: str | None = None,
+    description: str | None = None,
+    **options: Any,
+) -> AgentInvocation:
+    """An agent run: span ``invoke_agent {name}``; options: version, provider, conversation_id."""
+    return AgentInvocation(name, id, description, **options)
+
+
+def workflow(name: str, *, conversation_id: str | None = None) -> WorkflowInvocation:
+    """A workflow run (a RAG pipeline, a chain): span ``invoke_workflow {name}``."""
+    return WorkflowInvocation(name, conversation_id=conversation_id)

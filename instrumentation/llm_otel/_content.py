@@ -1,0 +1,251 @@
+"""Captured content: the semconv message shape, redaction, and structural truncation.
+
+Content is captured only when ``OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT``
+asks for it. Every string is redacted first, then the JSON is cut to the size limit
+*structurally*: the longest strings are shortened first (each keeps a marker saying how
+much was cut), whole messages are dropped from the start only if that is not enough,
+and the result is always valid JSON and valid UTF-8 (lone surrogates are replaced).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from llm_otel._redaction import redact
+
+# Keys whose values are structure, not user content: never redacted or cut.
+_STRUCTURAL_KEYS = frozenset({"role", "type", "id", "name", "finish_reason", "mime_type", "modality"})
+TRUNCATION_MARKER = "…[llm_otel: truncated {cut} of {total} bytes]"
+_MARKER_RESERVE = 48  # bytes a marker may take
+
+
+# -- shape -----------------------------------------------------------------------------
+
+
+def _text_part(text: Any) -> dict[str, Any]:
+    return {"type": "text", "content": text if isinstance(text, str) else str(text)}
+
+
+def _parts_from_content(content: Any) -> list[dict[str, Any]]:
+    if content is None:
+        return []
+    if isinstance(content, str):
+        return [_text_part(content)]
+    if isinstance(content, Mapping):
+        content = [content]
+    parts: list[dict[str, Any]] = []
+    if isinstance(content, Iterable):
+        for item in content:
+            if isinstance(item, str):
+                parts.append(_text_part(item))
+            elif isinstance(item, Mapping):
+                kind = item.get("type")
+                if kind in ("text", "input_text", "output_text"):
+                    parts.append(_text_part(item.get("text", item.get("content", ""))))
+                elif kind in ("tool_call", "tool_call_response", "reasoning", "blob", "uri", "file"):
+                    parts.append(dict(item))
+                elif kind in ("image_url", "input_image"):
+                    url = item.get("image_url")
+                    url = url.get("url") if isinstance(url, Mapping) else url
+                    parts.append({"type": "uri", "modality": "image", "uri": str(url)})
+                else:
+                    parts.append({"type": str(kind or "unknown"), "content": _jsonable(item)})
+            else:
+                parts.append(_text_part(item))
+    return parts
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    dump = getattr(value, "model_dump", None)  # pydantic objects from provider SDKs
+    if callable(dump):
+        try:
+            return _jsonable(dump(mode="json", exclude_none=True))
+        except Exception:
+            pass
+    return str(value)
+
+
+def normalize_message(message: Any) -> dict[str, Any]:
+    """One message in the semconv shape, from the semconv shape or an OpenAI-style dict."""
+    if not isinstance(message, Mapping):
+        message = _jsonable(message)
+        if not isinstance(message, Mapping):
+            return {"role": "user", "parts": [_text_part(message)]}
+    if "parts" in message:
+        return _jsonable(message)
+    role = str(message.get("role", "user"))
+    parts = _parts_from_content(message.get("content"))
+    for call in message.get("tool_calls") or ():
+        call = _jsonable(call)
+        fn = call.get("function", {}) if isinstance(call, Mapping) else {}
+        parts.append(
+            {"type": "tool_call", "id": call.get("id"), "name": fn.get("name"), "arguments": fn.get("arguments")}
+        )
+    if role == "tool" or (role == "function"):
+        parts = [{"type": "tool_call_response", "id": message.get("tool_call_id"), "response": _content_text(parts)}]
+        role = "tool"
+    out: dict[str, Any] = {"role": role, "parts": parts}
+    if message.get("name"):
+        out["name"] = str(message["name"])
+    if message.get("finish_reason"):
+        out["finish_reason"] = str(message["finish_reason"])
+    return out
+
+
+def _content_text(parts: list[dict[str, Any]]) -> Any:
+    texts = [p.get("content") for p in parts if p.get("type") == "text"]
+    return texts[0] if len(texts) == 1 else texts
+
+
+def normalize_messages(messages: Any) -> list[dict[str, Any]]:
+    if messages is None:
+        return []
+    if isinstance(messages, (str, Mapping)):
+        messages = [messages]
+    return [normalize_message(m) for m in messages]
+
+
+def output_messages_from_text(text: str, finish_reason: str | None) -> list[dict[str, Any]]:
+    return [{"role": "assistant", "parts": [_text_part(text)], "finish_reason": finish_reason or "stop"}]
+
+
+def system_instructions(value: Any) -> list[dict[str, Any]]:
+    if isinstance(value, (str, Mapping)):
+        value = [value]
+    parts: list[dict[str, Any]] = []
+    for item in value or ():
+        parts.extend(_parts_from_content(item if not isinstance(item, Mapping) or "type" in item else item.get("content")))
+    return parts
+
+
+# -- redaction and truncation ---------------------------------------------------------------
+
+
+def _clean_utf8(text: str) -> str:
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:  # lone surrogates cannot travel in OTLP (protobuf wants UTF-8)
+        return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _prepare(value: Any, limit: int, key: str | None = None) -> Any:
+    """Copy of value with every content string pre-cut to ``limit`` chars, cleaned and redacted."""
+    if isinstance(value, str):
+        if key in _STRUCTURAL_KEYS:
+            return _clean_utf8(value[:256])
+        if len(value) > limit:
+            value = value[:limit] + TRUNCATION_MARKER.format(cut=len(value.encode("utf-8", "replace")) - limit, total=len(value.encode("utf-8", "replace")))
+        return redact(_clean_utf8(value))
+    if isinstance(value, Mapping):
+        return {str(k): _prepare(v, limit, str(k)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_prepare(v, limit, key) for v in value]
+    return value
+
+
+def _leaves(value: Any, out: list[tuple[Any, Any]], key: str | None = None) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if isinstance(v, str):
+                if k not in _STRUCTURAL_KEYS:
+                    out.append((value, k))
+            else:
+                _leaves(v, out, k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            if isinstance(v, str):
+                out.append((value, i))
+            else:
+                _leaves(v, out, key)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def _cut(text: str, max_bytes: int) -> str:
+    raw = text.encode("utf-8")
+    if len(raw) <= max_bytes:
+        return text
+    kept = raw[: max(max_bytes, 0)].decode("utf-8", "ignore")
+    return kept + TRUNCATION_MARKER.format(cut=len(raw) - len(kept.encode("utf-8")), total=len(raw))
+
+
+def encode(value: Any, max_bytes: int) -> tuple[str, bool]:
+    """Redacted JSON of ``value`` that fits in ``max_bytes``; True if anything was cut."""
+    prepared = _prepare(value, max_bytes)
+    text = _dumps(prepared)
+    size = len(text.encode("utf-8"))
+    truncated = "…[llm_otel: truncated" in text
+    if size <= max_bytes:
+        return text, truncated
+
+    # Too many messages for the budget even when empty: drop the oldest, keep the newest.
+    if isinstance(prepared, list) and len(prepared) > 1:
+        dropped = 0
+        while len(prepared) > 1 and len(_dumps(_skeleton(prepared)).encode("utf-8")) > max_bytes // 2:
+            prepared.pop(0)
+            dropped += 1
+        if dropped:
+            prepared.insert(
+                0,
+                {"role": "system", "parts": [_text_part(f"[llm_otel: {dropped} earlier messages omitted]")]},
+            )
+
+    # Water-fill: cap every string leaf at the same byte size so the total fits.
+    leaves: list[tuple[Any, Any]] = []
+    _leaves(prepared, leaves)
+    sizes = [len(container[k].encode("utf-8")) for container, k in leaves]
+    overhead = len(_dumps(prepared).encode("utf-8")) - sum(sizes)
+    budget = max_bytes - overhead - _MARKER_RESERVE * len(leaves)
+    cap = _water_level(sizes, max(budget, 0))
+    for (container, k), n in zip(leaves, sizes):
+        if n > cap:
+            container[k] = _cut(container[k], cap)
+    text = _dumps(prepared)
+    if len(text.encode("utf-8")) > max_bytes:  # pathological: structure alone is too big
+        text = _dumps([{"role": "system", "parts": [_text_part(f"[llm_otel: content of {size} bytes omitted]")]}])
+    return text, True
+
+
+def _skeleton(messages: Sequence[Any]) -> Any:
+    cut: list[Any] = []
+    for m in messages:
+        cut.append(_blank(m))
+    return cut
+
+
+def _blank(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: ("" if isinstance(v, str) and k not in _STRUCTURAL_KEYS else _blank(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_blank(v) for v in value]
+    return value
+
+
+def _water_level(sizes: list[int], budget: int) -> int:
+    """Largest cap c with sum(min(s, c)) <= budget."""
+    if sum(sizes) <= budget:
+        return max(sizes, default=0)
+    ordered = sorted(sizes)
+    remaining = budget
+    for i, s in enumerate(ordered):
+        share = remaining // (len(ordered) - i)
+        if s > share:
+            return share
+        remaining -= s
+    return ordered[-1]
+
+
+def encode_text(text: str, max_bytes: int) -> str:
+    """A single content string, cleaned, redacted and cut to ``max_bytes``."""
+    return _cut(redact(_clean_utf8(text[: max_bytes + 1])), max_bytes)

@@ -1,0 +1,6 @@
+"""Shared constants of the invocation life cycle (kept apart to avoid import cycles)."""
+
+from opentelemetry.context import create_key
+
+INVOCATION_KEY = create_key("llm_otel.invocation")
+NEW, STARTED, FINISHED = 0, 1, 2

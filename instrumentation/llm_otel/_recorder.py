@@ -1,0 +1,459 @@
+"""The one place where an invocation becomes telemetry.
+
+Whatever fed the invocation (the manual API, a decorator, a provider instrumentor),
+this module turns it into the span (name, kind, attributes at start and end, status),
+the metric points, the cost and the captured content. Nothing else in the package
+writes spans or records metrics for invocations.
+
+Every function that user code reaches contains its own failures (``_safety``): the
+span may be incomplete, the user's call is never affected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from opentelemetry.context import attach, detach, set_value
+from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+
+from llm_otel import _content, _pricing, _settings, _telemetry
+from llm_otel import _semconv as sc
+from llm_otel._keys import FINISHED, INVOCATION_KEY, NEW, STARTED
+from llm_otel._safety import report
+
+_perf = time.perf_counter
+_CLIENT = SpanKind.CLIENT
+_INTERNAL = SpanKind.INTERNAL
+
+# invocation field -> span attribute, set at span start when not None
+_LLM_REQUEST_ATTRIBUTES = (
+    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
+    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
+    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
+    ("top_k", sc.GEN_AI_REQUEST_TOP_K),
+    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
+    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
+    ("seed", sc.GEN_AI_REQUEST_SEED),
+    ("conversation_id", sc.GEN_AI_CONVERSATION_ID),
+    ("output_type", sc.GEN_AI_OUTPUT_TYPE),
+)
+_LLM_USAGE_ATTRIBUTES = (
+    ("cache_read_input_tokens", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
+    ("cache_creation_input_tokens", sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
+    ("reasoning_output_tokens", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
+)
+
+
+# -- life cycle ----------------------------------------------------------------------------
+
+
+def start(inv: Any, attach_context: bool) -> None:
+    """Open the span (sampling-relevant attributes included) and make it current."""
+    if inv._state != NEW:
+        return
+    inv._state = STARTED
+    try:
+        name, kind, attributes = _STARTERS[inv._kind](inv)
+        span = _telemetry.current().tracer.start_span(name, kind=kind, attributes=attributes)
+        inv._span = span
+        inv._context = set_value(INVOCATION_KEY, inv, set_span_in_context(span))
+        if attach_context:
+            inv._token = attach(inv._context)
+    except Exception as exc:
+        report("start", exc)
+    inv._start = _perf()
+
+
+def activate(inv: Any) -> Any:
+    """Make the invocation current for a step of a generator; returns a token or None."""
+    ctx = inv._context
+    if ctx is None or inv._state != STARTED:
+        return None
+    try:
+        return attach(ctx)
+    except Exception as exc:
+        report("activate", exc)
+        return None
+
+
+def deactivate(token: Any) -> None:
+    if token is not None:
+        try:
+            detach(token)
+        except Exception as exc:
+            report("deactivate", exc)
+
+
+def finish(inv: Any, exc: BaseException | None) -> None:
+    """End the invocation exactly once: attributes, status, metrics, cost, content."""
+    if inv._state != STARTED:
+        return
+    inv._state = FINISHED
+    duration = _perf() - inv._start
+    span = inv._span
+    try:
+        if span is not None:
+            _FINISHERS[inv._kind](inv, _telemetry.current(), span, _error_type(inv, span, exc), duration)
+    except Exception as internal:
+        report("finish", internal)
+    finally:
+        token, inv._token = inv._token, None
+        try:
+            if span is not None:
+                span.end()
+        except Exception as internal:
+            report("end", internal)
+        if token is not None:
+            try:
+                detach(token)
+            except Exception as internal:
+                report("detach", internal)
+
+
+def _error_type(inv: Any, span: Any, exc: BaseException | None) -> str | None:
+    if exc is not None and not isinstance(exc, Exception):
+        # GeneratorExit, CancelledError, KeyboardInterrupt: the caller stopped, nothing failed
+        inv.end_early("closed" if isinstance(exc, GeneratorExit) else type(exc).__name__.lower())
+        exc = None
+    error_type = inv.error_type
+    if exc is not None and error_type is None:
+        error_type = type(exc).__qualname__ or sc.ERROR_TYPE_OTHER
+    if error_type is None:
+        return None
+    if span.is_recording():
+        if exc is not None:
+            span.record_exception(exc, escaped=True)
+        span.set_status(Status(StatusCode.ERROR, str(exc) if exc is not None else error_type))
+        span.set_attribute(sc.ERROR_TYPE, error_type)
+    return error_type
+
+
+# -- streaming chunks -----------------------------------------------------------------------
+
+
+def first_chunk(inv: Any, now: float) -> None:
+    try:
+        _telemetry.current().time_to_first_chunk.record(
+            now - inv._start, _llm_metric_attributes(inv, None), context=inv._context
+        )
+    except Exception as exc:
+        report("chunk", exc)
+
+
+def next_chunk(inv: Any, gap: float) -> None:
+    try:
+        _telemetry.current().time_per_output_chunk.record(
+            gap, _llm_metric_attributes(inv, None), context=inv._context
+        )
+    except Exception as exc:
+        report("chunk", exc)
+
+
+# -- inference --------------------------------------------------------------------------------
+
+
+def _start_llm(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+    operation = inv.operation
+    model = inv.model
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
+    if model:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = model
+    if inv.server_address:
+        attributes[sc.SERVER_ADDRESS] = inv.server_address
+    if inv.server_port:
+        attributes[sc.SERVER_PORT] = inv.server_port
+    for field, key in _LLM_REQUEST_ATTRIBUTES:
+        value = getattr(inv, field)
+        if value is not None:
+            attributes[key] = value
+    if inv.stop_sequences:
+        attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = _str_list(inv.stop_sequences)
+    if inv.encoding_formats:
+        attributes[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = _str_list(inv.encoding_formats)
+    if inv.choice_count is not None and inv.choice_count != 1:
+        attributes[sc.GEN_AI_REQUEST_CHOICE_COUNT] = inv.choice_count
+    if inv.stream:
+        attributes[sc.GEN_AI_REQUEST_STREAM] = True
+    return (f"{operation} {model}" if model else operation), _CLIENT, attributes
+
+
+def _llm_metric_attributes(inv: Any, error_type: str | None) -> dict[str, Any]:
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
+    if inv.model:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = inv.model
+    if inv.response_model:
+        attributes[sc.GEN_AI_RESPONSE_MODEL] = inv.response_model
+    if inv.server_address:
+        attributes[sc.SERVER_ADDRESS] = inv.server_address
+    if inv.server_port:
+        attributes[sc.SERVER_PORT] = inv.server_port
+    if error_type:
+        attributes[sc.ERROR_TYPE] = error_type
+    return attributes
+
+
+def _finish_llm(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+    settings = _settings.get()
+    metric_attributes = _llm_metric_attributes(inv, error_type)
+    tel.operation_duration.record(duration, metric_attributes)
+    end: dict[str, Any] = {}
+
+    input_tokens, output_tokens = inv.input_tokens, inv.output_tokens
+    if input_tokens is not None:
+        end[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
+        tel.token_usage.record(input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+    if output_tokens is not None:
+        end[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
+        tel.token_usage.record(output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT})
+    for field, key in _LLM_USAGE_ATTRIBUTES:
+        value = getattr(inv, field)
+        if value is not None:
+            end[key] = value
+
+    if inv.cost_usd is None and (input_tokens or output_tokens):
+        rates = _pricing.rates_for(inv.provider, inv.response_model or inv.model or "", settings.prices_file)
+        if rates is None:
+            tel.unpriced.add(1, metric_attributes)
+        else:
+            inv.cost_usd = rates.cost(
+                input_tokens or 0,
+                output_tokens or 0,
+                inv.cache_read_input_tokens or 0,
+                inv.cache_creation_input_tokens or 0,
+            )
+    if inv.cost_usd is not None:
+        end[sc.LLM_OTEL_COST_USD] = inv.cost_usd
+        tel.cost.add(inv.cost_usd, metric_attributes)
+
+    if inv.response_id:
+        end[sc.GEN_AI_RESPONSE_ID] = inv.response_id
+    if inv.response_model:
+        end[sc.GEN_AI_RESPONSE_MODEL] = inv.response_model
+    if inv.finish_reasons:
+        reasons = inv.finish_reasons
+        end[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [reasons] if isinstance(reasons, str) else _str_list(reasons)
+    if inv.embedding_dimensions:
+        end[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = inv.embedding_dimensions
+
+    if inv._chunks:
+        end[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
+        end[sc.LLM_OTEL_STREAM_CHUNKS] = inv._chunks
+    if inv._end_reason is not None:
+        end[sc.LLM_OTEL_STREAM_ENDED_EARLY] = True
+        end[sc.LLM_OTEL_STREAM_END_REASON] = inv._end_reason
+
+    text = inv.output_text
+    if text is None and inv._text_parts is not None:
+        text = inv.output_text = inv.streamed_text()
+    if text is not None:
+        tel.response_length.record(max(len(text), inv._text_len), metric_attributes)
+
+    capture = settings.capture
+    if capture.on_span or capture.on_event:
+        content = _llm_content(inv, text, settings, tel)
+        if capture.on_span:
+            end.update(content)
+        if capture.on_event:
+            _emit_details_event(inv, tel, span, end, content, error_type)
+
+    if inv.attributes:
+        end.update(inv.attributes)
+    if end and span.is_recording():
+        span.set_attributes(end)
+
+
+def _llm_content(inv: Any, text: str | None, settings: _settings.Settings, tel: _telemetry.Telemetry) -> dict[str, str]:
+    limit = settings.content_max_bytes
+    out: dict[str, str] = {}
+    values = (
+        (sc.GEN_AI_INPUT_MESSAGES, _content.normalize_messages(inv.input_messages) if inv.input_messages else None),
+        (sc.GEN_AI_SYSTEM_INSTRUCTIONS, _content.system_instructions(inv.system_instructions) if inv.system_instructions else None),
+        (sc.GEN_AI_TOOL_DEFINITIONS, _content._jsonable(inv.tool_definitions) if inv.tool_definitions else None),
+        (sc.GEN_AI_OUTPUT_MESSAGES, _output_messages(inv, text)),
+    )
+    for key, value in values:
+        if value:
+            out[key] = _encode(key, value, limit, tel)
+    return out
+
+
+def _output_messages(inv: Any, text: str | None) -> Any:
+    if inv.output_messages is not None:
+        return _content.normalize_messages(inv.output_messages)
+    if text is None:
+        return None
+    reasons = inv.finish_reasons
+    reason = reasons if isinstance(reasons, str) else (reasons[0] if reasons else None)
+    return _content.output_messages_from_text(text, reason)
+
+
+def _encode(key: str, value: Any, limit: int, tel: _telemetry.Telemetry) -> str:
+    text, truncated = _content.encode(value, limit)
+    if truncated:
+        tel.content_truncated.add(1, {sc.LLM_OTEL_CONTENT_ATTRIBUTE: key})
+    return text
+
+
+def _emit_details_event(
+    inv: Any, tel: _telemetry.Telemetry, span: Any, end: dict[str, Any], content: dict[str, str], error_type: str | None
+) -> None:
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
+    if inv.model:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = inv.model
+    for key in (sc.GEN_AI_RESPONSE_ID, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_RESPONSE_FINISH_REASONS,
+                sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS):
+        if key in end:
+            attributes[key] = end[key]
+    if error_type:
+        attributes[sc.ERROR_TYPE] = error_type
+    attributes.update(content)
+    tel.logger.emit(event_name=sc.EVENT_INFERENCE_DETAILS, attributes=attributes, context=inv._context)
+
+
+# -- retrieval ------------------------------------------------------------------------------------
+
+
+def _start_retrieval(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL, sc.GEN_AI_DATA_SOURCE_ID: inv.data_source}
+    if inv.provider:
+        attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
+    if inv.top_k is not None:
+        attributes[sc.GEN_AI_RETRIEVAL_TOP_K] = int(inv.top_k)
+    return f"{sc.OP_RETRIEVAL} {inv.data_source}", _CLIENT, attributes
+
+
+def _finish_retrieval(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+    metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
+    if inv.provider:
+        metric_attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
+    if error_type:
+        metric_attributes[sc.ERROR_TYPE] = error_type
+    tel.retrieval_duration.record(duration, metric_attributes)
+    end: dict[str, Any] = {}
+    count = inv.document_count
+    if count is None and inv.documents is not None:
+        count = len(inv.documents)
+    if count is not None:
+        end[sc.LLM_OTEL_RETRIEVAL_DOCUMENT_COUNT] = count
+        tel.retrieval_documents.record(count, metric_attributes)
+    settings = _settings.get()
+    if settings.capture.on_span:
+        limit = settings.content_max_bytes
+        if inv.query:
+            end[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = _content.encode_text(inv.query, limit)
+        if inv.documents is not None:
+            docs = [{"id": str(doc_id), "score": score} for doc_id, score in inv.documents]
+            end[sc.GEN_AI_RETRIEVAL_DOCUMENTS] = _encode(sc.GEN_AI_RETRIEVAL_DOCUMENTS, docs, limit, tel)
+    if inv.attributes:
+        end.update(inv.attributes)
+    if end and span.is_recording():
+        span.set_attributes(end)
+
+
+# -- tools -----------------------------------------------------------------------------------------
+
+
+def _start_tool(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+        sc.GEN_AI_TOOL_NAME: inv.name,
+        sc.GEN_AI_TOOL_TYPE: inv.type,
+    }
+    if inv.call_id:
+        attributes[sc.GEN_AI_TOOL_CALL_ID] = inv.call_id
+    if inv.description:
+        attributes[sc.GEN_AI_TOOL_DESCRIPTION] = inv.description
+    return f"{sc.OP_EXECUTE_TOOL} {inv.name}", _INTERNAL, attributes
+
+
+def _finish_tool(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+    metric_attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
+        sc.GEN_AI_TOOL_NAME: inv.name,
+        sc.GEN_AI_TOOL_TYPE: inv.type,
+    }
+    if error_type:
+        metric_attributes[sc.ERROR_TYPE] = error_type
+    tel.tool_duration.record(duration, metric_attributes)
+    end: dict[str, Any] = {}
+    settings = _settings.get()
+    if settings.capture.on_span:
+        limit = settings.content_max_bytes
+        if inv.arguments is not None:
+            end[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _encode(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _content._jsonable(inv.arguments), limit, tel)
+        if inv.result is not None:
+            end[sc.GEN_AI_TOOL_CALL_RESULT] = _encode(sc.GEN_AI_TOOL_CALL_RESULT, _content._jsonable(inv.result), limit, tel)
+    if inv.attributes:
+        end.update(inv.attributes)
+    if end and span.is_recording():
+        span.set_attributes(end)
+
+
+# -- agents and workflows -------------------------------------------------------------------------
+
+
+def _start_agent(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
+    for value, key in (
+        (inv.id, sc.GEN_AI_AGENT_ID),
+        (inv.description, sc.GEN_AI_AGENT_DESCRIPTION),
+        (inv.version, sc.GEN_AI_AGENT_VERSION),
+        (inv.provider, sc.GEN_AI_PROVIDER_NAME),
+        (inv.conversation_id, sc.GEN_AI_CONVERSATION_ID),
+    ):
+        if value:
+            attributes[key] = value
+    return f"{sc.OP_INVOKE_AGENT} {inv.name}", _INTERNAL, attributes
+
+
+def _finish_agent(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+    metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
+    if error_type:
+        metric_attributes[sc.ERROR_TYPE] = error_type
+    tel.agent_duration.record(duration, metric_attributes)
+    if inv.attributes and span.is_recording():
+        span.set_attributes(inv.attributes)
+
+
+def _start_workflow(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: inv.name}
+    if inv.conversation_id:
+        attributes[sc.GEN_AI_CONVERSATION_ID] = inv.conversation_id
+    return f"{sc.OP_INVOKE_WORKFLOW} {inv.name}", _INTERNAL, attributes
+
+
+def _finish_workflow(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+    metric_attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
+        sc.GEN_AI_WORKFLOW_NAME: inv.name,
+    }
+    if error_type:
+        metric_attributes[sc.ERROR_TYPE] = error_type
+    tel.workflow_duration.record(duration, metric_attributes)
+    if inv.attributes and span.is_recording():
+        span.set_attributes(inv.attributes)
+
+
+def _str_list(values: Any) -> list[str]:
+    return [str(v) for v in values]
+
+
+_Starter = Callable[[Any], tuple[str, SpanKind, dict[str, Any]]]
+_Finisher = Callable[[Any, _telemetry.Telemetry, Any, "str | None", float], None]
+
+_STARTERS: dict[str, _Starter] = {
+    "llm": _start_llm,
+    "retrieval": _start_retrieval,
+    "tool": _start_tool,
+    "agent": _start_agent,
+    "workflow": _start_workflow,
+}
+_FINISHERS: dict[str, _Finisher] = {
+    "llm": _finish_llm,
+    "retrieval": _finish_retrieval,
+    "tool": _finish_tool,
+    "agent": _finish_agent,
+    "workflow": _finish_workflow,
+}

@@ -1,0 +1,175 @@
+"""Environment variables llm_otel reads, and the parsed settings.
+
+Standard ``OTEL_*`` variables come first; our own use the ``LLM_OTEL_`` prefix and
+only cover what no standard variable does. Settings are parsed once and cached;
+``reload()`` re-reads them (``configure()``, ``instrument()`` and the test fixture
+call it).
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import os
+import re
+from dataclasses import dataclass, field
+
+_log = logging.getLogger("llm_otel")
+
+# standard (semantic conventions)
+OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT = "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"
+# standard (opentelemetry-instrumentation): comma-separated entry point names to skip
+OTEL_PYTHON_DISABLED_INSTRUMENTATIONS = "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"
+
+# ours
+LLM_OTEL_CONTENT_MAX_BYTES = "LLM_OTEL_CONTENT_MAX_BYTES"
+"""Largest content attribute, in UTF-8 bytes (default 65536). Longer content is cut structurally."""
+LLM_OTEL_REDACT_PATTERNS = "LLM_OTEL_REDACT_PATTERNS"
+"""Extra redaction regexes: a JSON list, or one pattern per line."""
+LLM_OTEL_REDACT_BUILTINS = "LLM_OTEL_REDACT_BUILTINS"
+"""``false`` turns the built-in patterns (API keys, bearer tokens, e-mail, cards) off."""
+LLM_OTEL_PRICES_FILE = "LLM_OTEL_PRICES_FILE"
+"""JSON file of USD prices per million tokens; wins over the bundled genai-prices data."""
+LLM_OTEL_OPENAI_INCLUDE_USAGE = "LLM_OTEL_OPENAI_INCLUDE_USAGE"
+"""``true`` asks OpenAI-compatible servers for usage on streams (stream_options.include_usage)."""
+LLM_OTEL_EVALUATORS = "LLM_OTEL_EVALUATORS"
+"""Comma-separated built-in evaluators to run on responses (off by default), or ``all``."""
+
+DEFAULT_CONTENT_MAX_BYTES = 64 * 1024
+
+
+class ContentCapture(enum.Enum):
+    NO_CONTENT = "NO_CONTENT"
+    SPAN_ONLY = "SPAN_ONLY"
+    EVENT_ONLY = "EVENT_ONLY"
+    SPAN_AND_EVENT = "SPAN_AND_EVENT"
+
+    @property
+    def on_span(self) -> bool:
+        return self in (ContentCapture.SPAN_ONLY, ContentCapture.SPAN_AND_EVENT)
+
+    @property
+    def on_event(self) -> bool:
+        return self in (ContentCapture.EVENT_ONLY, ContentCapture.SPAN_AND_EVENT)
+
+
+# Values used by the earlier boolean form of the variable (openai-v2 instrumentation).
+_LEGACY_CAPTURE = {"TRUE": ContentCapture.SPAN_AND_EVENT, "FALSE": ContentCapture.NO_CONTENT}
+
+
+@dataclass(frozen=True)
+class Settings:
+    capture: ContentCapture = ContentCapture.NO_CONTENT
+    content_max_bytes: int = DEFAULT_CONTENT_MAX_BYTES
+    redact_builtins: bool = True
+    redact_patterns: tuple[re.Pattern[str], ...] = ()
+    prices_file: str | None = None
+    openai_include_usage: bool = False
+    evaluators: tuple[str, ...] = ()
+    disabled_instrumentations: frozenset[str] = field(default_factory=frozenset)
+
+
+def _parse_bool(name: str, raw: str | None, default: bool) -> bool:
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    _log.warning("%s=%r is not a boolean; using %s", name, raw, default)
+    return default
+
+
+def parse_capture(raw: str | None) -> ContentCapture:
+    if raw is None or raw.strip() == "":
+        return ContentCapture.NO_CONTENT
+    value = raw.strip().upper()
+    if value in _LEGACY_CAPTURE:
+        return _LEGACY_CAPTURE[value]
+    try:
+        return ContentCapture(value)
+    except ValueError:
+        _log.warning(
+            "%s=%r is not one of NO_CONTENT, SPAN_ONLY, EVENT_ONLY, SPAN_AND_EVENT; "
+            "content capture stays off",
+            OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT,
+            raw,
+        )
+        return ContentCapture.NO_CONTENT
+
+
+def _parse_patterns(raw: str | None) -> tuple[re.Pattern[str], ...]:
+    if not raw or not raw.strip():
+        return ()
+    text = raw.strip()
+    if text.startswith("["):
+        try:
+            items = [str(p) for p in json.loads(text)]
+        except ValueError:
+            _log.warning("%s is not a JSON list of strings; ignored", LLM_OTEL_REDACT_PATTERNS)
+            return ()
+    else:
+        items = [line for line in text.splitlines() if line.strip()]
+    compiled = []
+    for item in items:
+        try:
+            compiled.append(re.compile(item))
+        except re.error as exc:
+            _log.warning("%s: pattern %r does not compile (%s); ignored", LLM_OTEL_REDACT_PATTERNS, item, exc)
+    return tuple(compiled)
+
+
+def _parse_int(name: str, raw: str | None, default: int, minimum: int) -> int:
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        _log.warning("%s=%r is not an integer; using %d", name, raw, default)
+        return default
+    if value < minimum:
+        _log.warning("%s=%d is below %d; using %d", name, value, minimum, minimum)
+        return minimum
+    return value
+
+
+def from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    evaluators = tuple(
+        e.strip().lower() for e in env.get(LLM_OTEL_EVALUATORS, "").split(",") if e.strip()
+    )
+    disabled = frozenset(
+        e.strip() for e in env.get(OTEL_PYTHON_DISABLED_INSTRUMENTATIONS, "").split(",") if e.strip()
+    )
+    return Settings(
+        capture=parse_capture(env.get(OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT)),
+        content_max_bytes=_parse_int(
+            LLM_OTEL_CONTENT_MAX_BYTES, env.get(LLM_OTEL_CONTENT_MAX_BYTES), DEFAULT_CONTENT_MAX_BYTES, 256
+        ),
+        redact_builtins=_parse_bool(LLM_OTEL_REDACT_BUILTINS, env.get(LLM_OTEL_REDACT_BUILTINS), True),
+        redact_patterns=_parse_patterns(env.get(LLM_OTEL_REDACT_PATTERNS)),
+        prices_file=env.get(LLM_OTEL_PRICES_FILE) or None,
+        openai_include_usage=_parse_bool(
+            LLM_OTEL_OPENAI_INCLUDE_USAGE, env.get(LLM_OTEL_OPENAI_INCLUDE_USAGE), False
+        ),
+        evaluators=evaluators,
+        disabled_instrumentations=disabled,
+    )
+
+
+_current: Settings | None = None
+
+
+def get() -> Settings:
+    global _current
+    if _current is None:
+        _current = from_env()
+    return _current
+
+
+def reload() -> Settings:
+    global _current
+    _current = from_env()
+    return _current

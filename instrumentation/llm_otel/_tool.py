@@ -1,0 +1,50 @@
+"""A tool (function) execution, usually requested by a model."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from llm_otel._invocation import Invocation
+
+
+class ToolInvocation(Invocation):
+    """One tool execution. ``arguments`` and ``result`` are captured only in content mode.
+
+    >>> @llm_otel.tool(name="calculator")
+    ... def calculator(expression: str) -> float: ...
+    """
+
+    __slots__ = ("name", "call_id", "description", "type", "arguments", "result")
+    _request_fields = ("name", "call_id", "description", "type")
+    _kind = "tool"
+
+    def __init__(
+        self,
+        name: str,
+        call_id: str | None = None,
+        description: str | None = None,
+        type: str = "function",
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.call_id = call_id
+        self.description = description
+        self.type = type
+        self._init_response_fields()
+
+    def _init_response_fields(self) -> None:
+        self.arguments: Any = None
+        self.result: Any = None
+
+    def _on_call(self, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        if self.arguments is None:
+            try:
+                bound = inspect.signature(fn).bind_partial(*args, **kwargs)
+                self.arguments = dict(bound.arguments)
+            except (TypeError, ValueError):
+                self.arguments = {"args": list(args), **kwargs}
+
+    def _on_return(self, value: Any) -> None:
+        if self.result is None:
+            self.result = value

@@ -1,0 +1,45 @@
+"""Instrumentors for provider SDKs; each only translates its SDK's objects into an
+``LLMInvocation`` (the telemetry itself comes from ``llm_otel._recorder``)."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+
+from llm_otel import _settings
+
+_log = logging.getLogger("llm_otel")
+
+# entry point name -> (SDK module that must be importable, instrumentor class path)
+KNOWN = {
+    "llm_otel_openai": ("openai", "llm_otel.instrumentors.openai:OpenAIInstrumentor"),
+    "llm_otel_anthropic": ("anthropic", "llm_otel.instrumentors.anthropic:AnthropicInstrumentor"),
+}
+
+
+def instrument_installed() -> list[str]:
+    """Instrument every supported SDK that is installed and not disabled.
+
+    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS`` takes the entry point names
+    (``llm_otel_openai``, ``llm_otel_anthropic``) or the short ones (``openai``, ``anthropic``).
+    """
+    disabled = _settings.get().disabled_instrumentations
+    done = []
+    for entry_name, (sdk_module, target) in KNOWN.items():
+        if entry_name in disabled or sdk_module in disabled:
+            continue
+        if importlib.util.find_spec(sdk_module) is None:
+            continue
+        module_name, class_name = target.split(":")
+        try:
+            instrumentor = getattr(importlib.import_module(module_name), class_name)()
+        except ImportError:
+            continue  # not written yet or an incompatible SDK version
+        try:
+            if not instrumentor.is_instrumented_by_opentelemetry:
+                instrumentor.instrument()
+            done.append(entry_name)
+        except Exception as exc:  # telemetry must not stop the app from starting
+            _log.warning("could not instrument %s: %s", sdk_module, exc)
+    return done
