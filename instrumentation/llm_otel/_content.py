@@ -190,24 +190,25 @@ def encode(value: Any, max_bytes: int) -> tuple[str, bool]:
         return text, truncated
 
     # Too many messages for the budget even when empty: drop the oldest, keep the newest.
+    marker = None
     if isinstance(prepared, list) and len(prepared) > 1:
         dropped = 0
-        while len(prepared) > 1 and len(_dumps(_skeleton(prepared)).encode("utf-8")) > max_bytes // 2:
+        while len(prepared) > 1 and _structure_size(prepared) > max_bytes // 2:
             prepared.pop(0)
             dropped += 1
         if dropped:
-            prepared.insert(
-                0,
-                {"role": "system", "parts": [_text_part(f"[llm_otel: {dropped} earlier messages omitted]")]},
-            )
+            marker = {"role": "system", "parts": [_text_part(f"[llm_otel: {dropped} earlier messages omitted]")]}
 
     # Water-fill: cap every string leaf at the same byte size so the total fits.
     leaves: list[tuple[Any, Any]] = []
     _leaves(prepared, leaves)
     sizes = [len(container[k].encode("utf-8")) for container, k in leaves]
+    if marker is not None:
+        prepared.insert(0, marker)
     overhead = len(_dumps(prepared).encode("utf-8")) - sum(sizes)
-    budget = max_bytes - overhead - _MARKER_RESERVE * len(leaves)
-    cap = _water_level(sizes, max(budget, 0))
+    cap = _water_level(sizes, max(max_bytes - overhead, 0))
+    cut_count = sum(1 for n in sizes if n > cap)
+    cap = _water_level(sizes, max(max_bytes - overhead - _MARKER_RESERVE * cut_count, 0))
     for (container, k), n in zip(leaves, sizes):
         if n > cap:
             container[k] = _cut(container[k], cap)
@@ -215,6 +216,13 @@ def encode(value: Any, max_bytes: int) -> tuple[str, bool]:
     if len(text.encode("utf-8")) > max_bytes:  # pathological: structure alone is too big
         text = _dumps([{"role": "system", "parts": [_text_part(f"[llm_otel: content of {size} bytes omitted]")]}])
     return text, True
+
+
+def _structure_size(messages: list[Any]) -> int:
+    """Bytes of the messages with every content string emptied, plus a marker's reserve per string."""
+    leaves: list[tuple[Any, Any]] = []
+    _leaves(messages, leaves)
+    return len(_dumps(_skeleton(messages)).encode("utf-8")) + _MARKER_RESERVE * len(leaves)
 
 
 def _skeleton(messages: Sequence[Any]) -> Any:

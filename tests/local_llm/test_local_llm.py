@@ -823,3 +823,40 @@ def test_cli_runs_until_sigterm():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# ---------------------------------------------------------------------------
+# concurrency and the pure engine
+# ---------------------------------------------------------------------------
+
+
+def test_concurrent_requests_overlap(oai):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i):
+        return oai.chat.completions.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": f"request {i}"}], extra_headers={"x-llm-latency-ms": "200"}
+        ).choices[0].message.content
+
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(10) as pool:
+        answers = list(pool.map(one, range(10)))
+    assert time.monotonic() - t0 < 1.0  # 10 x 200 ms served in parallel
+    assert answers == [expected_reply("gpt-4o-mini", f"request {i}") for i in range(10)]
+
+
+def test_pure_engine_functions():
+    from llm_otel.local_llm import engine
+
+    req = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "pure call"}], "stream_options": {"include_usage": True}}
+    body = engine.chat_completion(req, now=5)
+    assert body["created"] == 5 and body["usage"]["completion_tokens"] == 10
+    chunks = engine.chat_completion_chunks(req)
+    assert "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks if c["choices"]) == body["choices"][0]["message"]["content"]
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"] == body["usage"]
+    events = engine.anthropic_events({"model": "claude-haiku-4-5", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}]})
+    assert [e["type"] for e in events][-2:] == ["message_delta", "message_stop"]
+    assert events[-2]["delta"]["stop_reason"] == "max_tokens" and events[-2]["usage"]["output_tokens"] == 5
+    reply = engine.handle("POST", "/v1/chat/completions", {}, b"not json")
+    assert reply.status == 400 and reply.json()["error"]["type"] == "invalid_request_error"
+    assert engine.handle("GET", "/v1/nope", {}, b"").status == 404
