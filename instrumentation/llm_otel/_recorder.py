@@ -15,8 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from opentelemetry.context import attach, detach, set_value
-from opentelemetry.trace import SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.context import attach, detach, get_value, set_value
+from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span, set_span_in_context
 
 from llm_otel import _content, _pricing, _settings, _telemetry
 from llm_otel import _semconv as sc
@@ -84,6 +84,33 @@ def deactivate(token: Any) -> None:
             detach(token)
         except Exception as exc:
             report("deactivate", exc)
+
+
+def release(inv: Any) -> None:
+    """Stop being the current span without ending (a stream returned to the caller stays open)."""
+    token, inv._token = inv._token, None
+    if token is not None:
+        try:
+            detach(token)
+        except Exception as exc:
+            report("detach", exc)
+
+
+def open_llm_invocation() -> Any:
+    """The llm_otel inference invocation open in this context, or None (the duplicate guard)."""
+    inv = get_value(INVOCATION_KEY)
+    if inv is not None and inv._kind == "llm" and inv._state == STARTED:
+        return inv
+    return None
+
+
+def foreign_inference_span_is_current() -> bool:
+    """True if another instrumentation's inference span is current (e.g. a framework's LLM span)."""
+    span = get_current_span()
+    attributes = getattr(span, "attributes", None)
+    if not attributes or not span.is_recording():
+        return False
+    return attributes.get(sc.GEN_AI_OPERATION_NAME) in sc.INFERENCE_OPERATIONS
 
 
 def finish(inv: Any, exc: BaseException | None) -> None:
