@@ -8,8 +8,8 @@ test an ``otel_capture`` fixture; ``TelemetryCapture`` also works without pytest
         chat = otel_capture.span("chat gpt-4o-mini")
         assert chat.attributes["gen_ai.usage.output_tokens"] > 0
         otel_capture.assert_parent_chain(chat, ["invoke_workflow rag"])
-        [point] = otel_capture.metric_points("gen_ai.client.operation.duration")
-        assert point.attributes["gen_ai.request.model"] == "gpt-4o-mini"
+        point = otel_capture.metric_point("gen_ai.client.operation.duration", {"gen_ai.request.model": "gpt-4o-mini"})
+        assert point.count == 1
 """
 
 from __future__ import annotations
@@ -167,9 +167,9 @@ class TelemetryCapture:
     def metric_names(self) -> set[str]:
         return {m.name for m in self._metrics()}
 
-    def metric_points(self, name: str, **attributes: Any) -> list[MetricPoint]:
-        """Data points of a metric, optionally only those whose attributes match (dots as ``__``)."""
-        wanted = {k.replace("__", "."): v for k, v in attributes.items()}
+    def metric_points(self, name: str, where: dict[str, Any] | None = None) -> list[MetricPoint]:
+        """Data points of a metric, optionally only those whose attributes include ``where``."""
+        wanted = where or {}
         points = []
         for metric in self._metrics():
             if metric.name != name:
@@ -187,10 +187,11 @@ class TelemetryCapture:
                     points.append(MetricPoint(name, metric.unit, attrs, p.value, exemplars=tuple(p.exemplars or ())))
         return points
 
-    def metric_point(self, name: str, **attributes: Any) -> MetricPoint:
-        points = self.metric_points(name, **attributes)
+    def metric_point(self, name: str, where: dict[str, Any] | None = None) -> MetricPoint:
+        """The one data point of a metric (matching ``where``); fails if there are none or several."""
+        points = self.metric_points(name, where)
         if len(points) != 1:
-            raise AssertionError(f"expected one point of {name} matching {attributes}, found {points}")
+            raise AssertionError(f"expected one point of {name} matching {where}, found {points}")
         return points[0]
 
     # -- events (log records) -------------------------------------------------------------

@@ -113,7 +113,7 @@ def test_errors_are_counted_by_error_type_on_the_duration_histogram(otel_capture
                 raise TimeoutError
         except TimeoutError:
             pass
-    failed = otel_capture.metric_point("gen_ai.client.operation.duration", error__type="TimeoutError")
+    failed = otel_capture.metric_point("gen_ai.client.operation.duration", {"error.type": "TimeoutError"})
     assert failed.count == 2
     total = sum(p.count for p in otel_capture.metric_points("gen_ai.client.operation.duration"))
     assert total == 5
