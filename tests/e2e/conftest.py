@@ -1,0 +1,157 @@
+"""Session fixture: the real pipeline (Collector, Jaeger, Prometheus, Alertmanager) on free ports.
+
+The stack is started with the test variant of the configs (`fast=True`: 1s scrape and rule evaluation,
+alert `for:` set to 0s, 1s Alertmanager grouping, 1s tail-sampling decision wait). A missing component
+FAILS the session with the command that installs it; nothing here skips.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, TypeVar
+
+import pytest
+
+from llm_otel.stack import Endpoints, Stack, StackError
+
+T = TypeVar("T")
+
+
+def poll(fn: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
+    """Call `fn` until it returns a truthy value; fail with `what` and the last value at the deadline."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while True:
+        try:
+            last = fn()
+        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
+            last = exc
+        else:
+            if last:
+                return last
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
+        time.sleep(interval)
+
+
+def get_json(url: str, timeout: float = 5.0) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - local stack only
+        return json.loads(resp.read())
+
+
+class Pipeline:
+    """The running stack plus the queries the tests need."""
+
+    poll = staticmethod(poll)
+
+    def __init__(self, stack: Stack, endpoints: Endpoints):
+        self.stack = stack
+        self.endpoints = endpoints
+
+    # Jaeger (api_v3, OTLP JSON)
+    def trace_spans(self, trace_id: str) -> list[dict[str, Any]]:
+        """All spans of one trace with `service` added, or [] when Jaeger does not have it (yet)."""
+        try:
+            data = get_json(f"{self.endpoints.jaeger_query}/api/v3/traces/{trace_id}")
+        except urllib.error.HTTPError as exc:
+            if exc.code == 404:
+                return []
+            raise
+        spans = []
+        for rs in data.get("result", {}).get("resourceSpans", []):
+            service = attr_dict(rs.get("resource", {}).get("attributes", [])).get("service.name")
+            for ss in rs.get("scopeSpans", []):
+                for span in ss.get("spans", []):
+                    spans.append({**span, "service": service, "attrs": attr_dict(span.get("attributes", []))})
+        return spans
+
+    def wait_trace(self, trace_id: str, n_spans: int, timeout: float = 30.0) -> list[dict[str, Any]]:
+        return poll(lambda: (s := self.trace_spans(trace_id)) and len(s) >= n_spans and s,
+                    timeout=timeout, what=f"{n_spans} spans of trace {trace_id} in Jaeger")
+
+    # Prometheus
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        url = f"{self.endpoints.prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        data = get_json(url)
+        assert data["status"] == "success", data
+        return data["data"]["result"]
+
+    def wait_query(self, promql: str, predicate: Callable[[list[dict[str, Any]]], bool] = bool, timeout: float = 60.0) -> list[dict[str, Any]]:
+        return poll(lambda: (r := self.query(promql)) and predicate(r) and r, timeout=timeout, what=f"Prometheus: {promql}")
+
+    # Collector own metrics (Prometheus text format)
+    def collector_metric(self, name: str, **labels: str) -> float:
+        with urllib.request.urlopen(f"{self.endpoints.collector_metrics}/metrics", timeout=5) as resp:  # noqa: S310
+            text = resp.read().decode()
+        total = 0.0
+        for line in text.splitlines():
+            if not line.startswith(name + "{") and not line.startswith(name + " "):
+                continue
+            if all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+        return total
+
+
+def attr_dict(attrs: list[dict[str, Any]]) -> dict[str, Any]:
+    out = {}
+    for a in attrs:
+        value = a.get("value", {})
+        out[a["key"]] = next(iter(value.values()), None) if value else None
+    return out
+
+
+class Webhook:
+    """A local Alertmanager webhook receiver that keeps every notification it gets."""
+
+    def __init__(self) -> None:
+        self.payloads: list[dict[str, Any]] = []
+        received = self.payloads
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server API
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                received.append(json.loads(body or b"{}"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/llm-otel/alerts"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def alerts(self) -> list[dict[str, Any]]:
+        return [alert for p in list(self.payloads) for alert in p.get("alerts", [])]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture(scope="session")
+def webhook() -> Iterator[Webhook]:
+    hook = Webhook()
+    yield hook
+    hook.close()
+
+
+@pytest.fixture(scope="session")
+def pipeline(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> Iterator[Pipeline]:
+    stack = Stack(tmp_path_factory.mktemp("stack"))
+    try:
+        endpoints = stack.up(free_ports=True, fast=True, webhook_url=webhook.url)
+    except StackError as exc:
+        pytest.fail(f"cannot start the pipeline: {exc}", pytrace=False)
+    try:
+        yield Pipeline(stack, endpoints)
+    finally:
+        stack.down()
