@@ -48,14 +48,14 @@ def _merge_request(outer: LLMInvocation, inner: LLMInvocation) -> None:
 
 def _prepare(translator: Translator, instance: Any, kwargs: dict[str, Any]) -> tuple[LLMInvocation | None, LLMInvocation | None]:
     """(invocation to fill, invocation we own) — both None to pass straight through."""
-    if _recorder.foreign_inference_span_is_current():
+    outer = _recorder.open_llm_invocation()
+    if outer is None and _recorder.foreign_inference_span_is_current():
         return None, None  # another instrumentation already records this call
     try:
         inv = translator.build(instance, kwargs)
     except Exception as exc:
         report("request", exc)
         return None, None
-    outer = _recorder.open_llm_invocation()
     if outer is not None:
         _merge_request(outer, inv)
         return outer, None

@@ -1,0 +1,56 @@
+"""`opentelemetry-instrument python app.py` and `llm_otel.configure()` both instrument the SDKs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).parent / "apps" / "openai_app.py"
+
+
+def _spans(stdout: str) -> list[dict]:
+    decoder, spans, index = json.JSONDecoder(), [], 0
+    while (start := stdout.find("{", index)) >= 0:
+        obj, index = decoder.raw_decode(stdout, start)
+        if "context" in obj and "name" in obj:
+            spans.append(obj)
+    return spans
+
+
+def _run(llm_server, *, via_instrument: bool, extra_env=None, args=()):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update({"OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
+                "OTEL_SERVICE_NAME": "auto-app", "LOCAL_LLM_URL": llm_server.openai_base_url, **(extra_env or {})})
+    cmd = [sys.executable, str(APP), *args]
+    if via_instrument:
+        cmd = [str(Path(sys.executable).parent / "opentelemetry-instrument"), *cmd]
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return _spans(proc.stdout)
+
+
+def test_opentelemetry_instrument_picks_up_our_instrumentor(llm_server):
+    spans = _run(llm_server, via_instrument=True)
+    chats = [s for s in spans if s["name"] == "chat gpt-4o-mini"]
+    assert len(chats) == 2
+    assert chats[0]["attributes"]["gen_ai.provider.name"] == "openai"
+    assert chats[0]["attributes"]["gen_ai.usage.output_tokens"] > 0
+    assert chats[1]["attributes"]["gen_ai.request.stream"] is True
+    assert chats[0]["resource"]["attributes"]["service.name"] == "auto-app"
+
+
+def test_configure_instruments_installed_sdks(llm_server):
+    spans = _run(llm_server, via_instrument=False, args=("configure",))
+    assert [s["name"] for s in spans].count("chat gpt-4o-mini") == 2
+
+
+@pytest.mark.parametrize("name", ["openai", "llm_otel_openai"])
+def test_an_env_var_turns_a_provider_off(llm_server, name):
+    spans = _run(llm_server, via_instrument=False, args=("configure",),
+                 extra_env={"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": name})
+    assert spans == []
