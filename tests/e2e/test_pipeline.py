@@ -283,6 +283,56 @@ def test_secrets_are_masked_before_jaeger(pipeline: Pipeline):
     assert chat["app.request.authorization"] == "****"
 
 
+def _emit_one(app: App, name: str, *, attributes: dict[str, Any], error: bool = False, seconds: float = 0.0) -> str:
+    """A single-span trace for the sampling policies; `seconds` back-dates the start (a slow trace, no sleep)."""
+    import time as _time
+
+    tracer = app.tracer_provider.get_tracer("e2e.app")
+    start = _time.time_ns() - int(seconds * 1e9)
+    span = tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attributes, start_time=start)
+    if error:
+        span.set_status(Status(StatusCode.ERROR, "boom"))
+    span.end()
+    return format(span.get_span_context().trace_id, "032x")
+
+
+def test_tail_sampling_keeps_errors_slow_and_expensive_traces(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch):
+    """With the probabilistic share at 0 %, only the always-keep policies let traces through."""
+    monkeypatch.setenv("LLM_OTEL_SAMPLING_PERCENTAGE", "0")
+    monkeypatch.setenv("LLM_OTEL_SAMPLING_LATENCY_MS", "1000")
+    monkeypatch.setenv("LLM_OTEL_SAMPLING_COST_USD", "0.05")
+    monkeypatch.setenv("LLM_OTEL_SAMPLING_INPUT_TOKENS", "8000")
+    monkeypatch.setenv("LLM_OTEL_SAMPLING_OUTPUT_TOKENS", "2000")
+    pipeline.stack.restart("collector")
+    try:
+        app = make_app(pipeline, "grpc", unique("e2e-sampling"))
+        chat = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": "gpt-4o"}
+        kept = {
+            "error": _emit_one(app, "chat gpt-4o", attributes={**chat, "error.type": "RateLimitError"}, error=True),
+            "slow": _emit_one(app, "chat gpt-4o", attributes=chat, seconds=3),
+            "cost": _emit_one(app, "chat gpt-4o", attributes={**chat, "llm_otel.cost.usd": 0.12}),
+            "input_tokens": _emit_one(app, "chat gpt-4o", attributes={**chat, "gen_ai.usage.input_tokens": 9000}),
+            "output_tokens": _emit_one(app, "chat gpt-4o", attributes={**chat, "gen_ai.usage.output_tokens": 2500}),
+        }
+        dropped = {
+            "cheap": _emit_one(app, "chat gpt-4o", attributes={**chat, "llm_otel.cost.usd": 0.001,
+                                                                 "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 20}),
+            "plain": _emit_one(app, "chat gpt-4o", attributes=chat),
+        }
+        app.shutdown()
+        for why, trace_id in kept.items():
+            assert pipeline.wait_trace(trace_id, 1, timeout=30), why
+        # Decisions are made per trace after decision_wait; once all kept ones are in, the dropped ones
+        # were decided too (same batch), so their absence is final.
+        pipeline.poll(lambda: pipeline.collector_metric("otelcol_processor_tail_sampling_global_count_traces_sampled",
+                                                        sampled="false") >= len(dropped), timeout=30, what="drop decisions")
+        for why, trace_id in dropped.items():
+            assert pipeline.trace_spans(trace_id) == [], why
+    finally:
+        monkeypatch.undo()
+        pipeline.stack.restart("collector")
+
+
 def test_no_span_lost_when_jaeger_is_down_and_the_collector_restarts(pipeline: Pipeline):
     """Jaeger down, spans sent, Collector restarted, Jaeger back: every span arrives, exactly once."""
     exporter = "otlp_grpc/jaeger"
