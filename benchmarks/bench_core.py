@@ -13,6 +13,7 @@ Budget (issue 2): llm_call <= 1.3x the SDK floor.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import platform
 import statistics
@@ -26,7 +27,7 @@ from opentelemetry.trace import SpanKind
 
 import llm_otel
 from llm_otel import _semconv as sc
-from llm_otel import _telemetry
+from llm_otel import _settings, _telemetry
 
 
 class NoOpExporter(SpanExporter):
@@ -96,6 +97,21 @@ def make_llm_otel():
     return call, telemetry
 
 
+def make_llm_otel_with_quality(telemetry):
+    """The same call with output text and the built-in evaluators on: their bounded inline cost."""
+
+    def call():
+        with llm_otel.llm_call(provider="openai", model="gpt-4o-mini", server_address="api.openai.com", server_port=443) as c:
+            c.response_id = "chatcmpl-1"
+            c.response_model = "gpt-4o-mini-2024-07-18"
+            c.finish_reasons = ["stop"]
+            c.input_tokens = 100
+            c.output_tokens = 20
+            c.output_text = "I think the capital of France is probably Paris, a great city."
+
+    return call
+
+
 def per_call_us(fn, calls: int) -> float:
     gc.disable()
     try:
@@ -111,18 +127,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--name-width", type=int, default=20, help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     bare = make_bare()
     ours, telemetry = make_llm_otel()
+    quality = make_llm_otel_with_quality(telemetry)
     previous = _telemetry.swap(telemetry)
+    no_evaluators = _settings.get()
+    with_evaluators = dataclasses.replace(no_evaluators, evaluators=("all",))
     try:
         for fn in (bare, ours):  # warm up: price lookup, instrument creation, caches
             per_call_us(fn, 500)
-        samples: dict[str, list[float]] = {"bare OTel SDK": [], "llm_otel.llm_call": []}
+        samples: dict[str, list[float]] = {"bare OTel SDK": [], "llm_otel.llm_call": [], "+ evaluators (all)": []}
         for _ in range(args.rounds):
             samples["bare OTel SDK"].append(per_call_us(bare, args.calls))
             samples["llm_otel.llm_call"].append(per_call_us(ours, args.calls))
+            _settings._current = with_evaluators
+            samples["+ evaluators (all)"].append(per_call_us(quality, args.calls))
+            _settings._current = no_evaluators
     finally:
         _telemetry.swap(previous)
 
@@ -133,6 +156,8 @@ def main() -> None:
         med = statistics.median(values)
         print(f"{name:20s} {med:7.1f} us/call  (min {min(values):6.1f}, max {max(values):6.1f})  "
               f"ratio {med / floor:4.2f}x")
+    extra = statistics.median(samples["+ evaluators (all)"]) - statistics.median(samples["llm_otel.llm_call"])
+    print(f"evaluators' inline cost: {extra:.1f} us/call (4 built-ins, events + metrics; off by default)")
     ratio = statistics.median(samples["llm_otel.llm_call"]) / floor
     print(f"RESULT llm_call/SDK floor = {ratio:.2f}x (budget 1.30x): {'OK' if ratio <= 1.3 else 'OVER BUDGET'}")
 

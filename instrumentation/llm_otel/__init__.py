@@ -15,6 +15,7 @@ from llm_otel._agent import AgentInvocation, WorkflowInvocation
 from llm_otel._api import agent, llm_call, retrieval, tool, workflow
 from llm_otel._configure import Configuration, ConfigurationError, configure
 from llm_otel._context import bind_context, start_thread
+from llm_otel._evaluation import EvaluationResult, flush_evaluations, record_feedback, register_evaluator
 from llm_otel._invocation import Invocation, current_invocation
 from llm_otel._llm import LLMInvocation
 from llm_otel._redaction import add_redaction_pattern, clear_redaction_patterns
@@ -26,6 +27,7 @@ __all__ = [
     "AgentInvocation",
     "Configuration",
     "ConfigurationError",
+    "EvaluationResult",
     "Invocation",
     "LLMInvocation",
     "RetrievalInvocation",
@@ -38,7 +40,10 @@ __all__ = [
     "clear_redaction_patterns",
     "configure",
     "current_invocation",
+    "flush_evaluations",
     "llm_call",
+    "record_feedback",
+    "register_evaluator",
     "retrieval",
     "start_thread",
     "tool",

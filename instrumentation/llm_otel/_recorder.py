@@ -18,7 +18,7 @@ from typing import Any
 from opentelemetry.context import attach, detach, get_value, set_value
 from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span, set_span_in_context
 
-from llm_otel import _content, _pricing, _settings, _telemetry
+from llm_otel import _content, _evaluation, _pricing, _settings, _telemetry
 from llm_otel import _semconv as sc
 from llm_otel._keys import FINISHED, INVOCATION_KEY, NEW, STARTED
 from llm_otel._safety import report
@@ -276,6 +276,8 @@ def _finish_llm(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str 
         text = inv.output_text = inv.streamed_text()
     if text is not None:
         tel.response_length.record(max(len(text), inv._text_len), metric_attributes)
+        if settings.evaluators and inv.operation != sc.OP_EMBEDDINGS:
+            _evaluation.evaluate_invocation(inv, text, span)
 
     capture = settings.capture
     if capture.on_span or capture.on_event:

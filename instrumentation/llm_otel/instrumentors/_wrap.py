@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.instrumentation.utils import is_instrumentation_enabled
+
 from llm_otel import _recorder
 from llm_otel._llm import LLMInvocation
 from llm_otel._safety import report
@@ -48,6 +50,8 @@ def _merge_request(outer: LLMInvocation, inner: LLMInvocation) -> None:
 
 def _prepare(translator: Translator, instance: Any, kwargs: dict[str, Any]) -> tuple[LLMInvocation | None, LLMInvocation | None]:
     """(invocation to fill, invocation we own) — both None to pass straight through."""
+    if not is_instrumentation_enabled():
+        return None, None  # suppress_instrumentation() is on (e.g. llm_otel's own judge calls)
     outer = _recorder.open_llm_invocation()
     if outer is None and _recorder.foreign_inference_span_is_current():
         return None, None  # another instrumentation already records this call
