@@ -212,6 +212,11 @@ class Stack:
     def endpoints_file(self) -> Path:
         return self.state_dir / "endpoints.json"
 
+    @property
+    def events_file(self) -> Path:
+        """gen_ai events (log records) the collector writes as OTLP JSON lines."""
+        return self.state_dir / "collector" / "events.jsonl"
+
     def log_file(self, name: str) -> Path:
         return self.state_dir / "logs" / f"{name}.log"
 
@@ -328,6 +333,7 @@ class Stack:
                 "LLM_OTEL_COLLECTOR_ZPAGES_PORT": str(ports["collector_zpages"]),
                 "LLM_OTEL_COLLECTOR_PPROF_PORT": str(ports["collector_pprof"]),
                 "LLM_OTEL_COLLECTOR_STORAGE_DIR": str(self.state_dir / "collector" / "queue"),
+                "LLM_OTEL_EVENTS_FILE": str(self.events_file),
                 "LLM_OTEL_JAEGER_OTLP_ENDPOINT": f"127.0.0.1:{ports['jaeger_otlp_grpc']}",
                 "LLM_OTEL_JAEGER_OTLP_GRPC_PORT": str(ports["jaeger_otlp_grpc"]),
                 "LLM_OTEL_JAEGER_OTLP_HTTP_PORT": str(ports["jaeger_otlp_http"]),
@@ -434,13 +440,48 @@ class Stack:
         """Stop the processes this state dir started (verified by command line). Returns their names."""
         state = self._read_state()
         stopped = []
-        for name in reversed(PROCESS_NAMES):
+        for name in [*(state or {}).get("apps", {}), *reversed(PROCESS_NAMES)]:
             if self.stop(name, state=state):
                 stopped.append(name)
         if state is not None:
             state["pids"] = {}
+            state["apps"] = {}
             self._write_state(state)
         return stopped
+
+    def run_app(self, name: str, cmd: list[str], env: Mapping[str, str], health_url: str, *, timeout: float = 60.0) -> int:
+        """Start an app process next to the stack (the demo service, the local LLM); ``down`` stops it too.
+
+        The process gets its own session (it outlives the CLI), logs to ``logs/<name>.log`` and
+        counts as healthy when ``health_url`` answers 2xx. Returns its pid.
+        """
+        state = self._read_state()
+        if state is None:
+            raise StackError(f"no stack state in {self.state_dir}: run up() first")
+        if self._our_pid(name, state) is not None:
+            self.stop(name, state=state)
+        log = self.log_file(name)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with open(log, "ab") as out:
+            out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} start {' '.join(cmd)}\n".encode())
+            out.flush()
+            proc = subprocess.Popen(  # noqa: S603 - our own module and arguments
+                cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                cwd=self.state_dir, env=dict(env), start_new_session=True,
+            )
+        self._pid_file(name).parent.mkdir(parents=True, exist_ok=True)
+        self._pid_file(name).write_text(json.dumps({"pid": proc.pid, "cmdline": cmd, "started": time.time()}))
+        state.setdefault("apps", {})[name] = {"health": health_url}
+        state.setdefault("pids", {})[name] = proc.pid
+        self._write_state(state)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _http_ok(health_url):
+                return proc.pid
+            if proc.poll() is not None:
+                raise StackError(f"{name} exited during start-up; last log lines ({log}):\n{_tail(log)}")
+            time.sleep(0.2)
+        raise StackError(f"{name} not healthy at {health_url} after {timeout:.0f}s; last log lines:\n{_tail(log)}")
 
     def stop(self, name: str, *, state: dict[str, Any] | None = None, timeout: float = 15.0) -> bool:
         """Stop one process (SIGTERM, then SIGKILL after `timeout`) if it is ours and alive."""
@@ -501,6 +542,10 @@ class Stack:
         for name in PROCESS_NAMES:
             pid = self._our_pid(name, state)
             processes[name] = {"pid": pid, "healthy": bool(pid) and _http_ok(state["health"][name])}
+        apps = {}
+        for name, app in state.get("apps", {}).items():
+            pid = self._our_pid(name, state)
+            apps[name] = {"pid": pid, "healthy": bool(pid) and _http_ok(app["health"])}
         return {
             "otlp_grpc": endpoints.otlp_grpc,
             "otlp_http": endpoints.otlp_http,
@@ -508,6 +553,7 @@ class Stack:
             "prometheus": endpoints.prometheus,
             "alertmanager": endpoints.alertmanager,
             "processes": processes,
+            "apps": apps,
             "running": all(p["healthy"] for p in processes.values()),
             "state_dir": str(self.state_dir),
             "ports": state["ports"],
