@@ -1,10 +1,14 @@
-# The two commands README gives: `make demo` and `make test`. Each sets up what it needs.
+# The two commands README gives: `make demo` and `make test`. Each sets up everything it needs on a
+# fresh machine: the venv, the Collector and Jaeger built from Go modules (cached under
+# ~/.cache/llm-otel), Prometheus, Alertmanager and docker-compose from apt.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: venv test test-core bench clean
+.PHONY: venv components test test-core demo bench bench-providers clean
 
 venv: $(STAMP)
 
@@ -14,16 +18,32 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test,demo]'
 	touch $@
 
-# Every test, the end-to-end ones against the real Collector/Jaeger/Prometheus included.
-test: venv
+# The real pipeline components the stack and its tests run (idempotent; rebuilds only on change).
+components:
+	@missing=""; for b in prometheus promtool prometheus-alertmanager amtool docker-compose; do \
+	  command -v $$b >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES); fi
+	bash collector/build.sh >/dev/null
+	bash jaeger/build.sh >/dev/null
+
+# Every test: in-process ones and the end-to-end ones against the real Collector/Jaeger/Prometheus/Alertmanager.
+test: venv components
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Only the in-process tests (no components needed).
 test-core: venv
-	$(PY) -m pytest -q -p no:cacheprovider tests/core
+	$(PY) -m pytest -q -p no:cacheprovider -m "not stack" tests/core tests/providers tests/local_llm
+
+# Stack + instrumented service + traffic + report; the stack keeps running until `llm-otel stack down`.
+demo: venv components
+	$(VENV)/bin/llm-otel demo $(if $(REQUESTS),--requests $(REQUESTS))
 
 bench: venv
 	$(PY) benchmarks/bench_core.py
 
+bench-providers: venv
+	$(PY) benchmarks/bench_providers.py
+
 clean:
+	-$(VENV)/bin/llm-otel stack down
 	rm -rf $(VENV) .state

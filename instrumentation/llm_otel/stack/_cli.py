@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.docker:
             from llm_otel.stack._docker import compose
 
+            if args.action == "down":
+                Stack(args.state_dir).down()  # apps started next to the compose stack (llm-otel demo)
             return compose(find_repo_root(), args.action)
         stack = Stack(args.state_dir)
         if args.action == "up":

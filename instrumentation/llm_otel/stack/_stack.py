@@ -449,6 +449,10 @@ class Stack:
             self._write_state(state)
         return stopped
 
+    def adopt_external(self, ports: Mapping[str, int]) -> None:
+        """Record a stack run by someone else (docker compose) so apps can run next to it."""
+        self._write_state({"ports": dict(ports), "fast": False, "external": True, "commands": {}, "health": {}, "pids": {}, "apps": {}})
+
     def run_app(self, name: str, cmd: list[str], env: Mapping[str, str], health_url: str, *, timeout: float = 60.0) -> int:
         """Start an app process next to the stack (the demo service, the local LLM); ``down`` stops it too.
 
@@ -541,7 +545,8 @@ class Stack:
         processes = {}
         for name in PROCESS_NAMES:
             pid = self._our_pid(name, state)
-            processes[name] = {"pid": pid, "healthy": bool(pid) and _http_ok(state["health"][name])}
+            url = state.get("health", {}).get(name)
+            processes[name] = {"pid": pid, "healthy": bool(pid and url) and _http_ok(url)}
         apps = {}
         for name, app in state.get("apps", {}).items():
             pid = self._our_pid(name, state)
