@@ -350,6 +350,25 @@ def test_embeddings_float_and_base64(oai, server):
     assert math.isclose(math.sqrt(sum(x * x for x in decoded)), 1.0, rel_tol=1e-5)
 
 
+def test_embeddings_are_bag_of_words(oai):
+    """Feature hashing: texts sharing words are close, unrelated texts are not, none is zero."""
+    texts = ["What is a span in OpenTelemetry?", "A span records one operation of a trace in OpenTelemetry.",
+             "Prometheus scrapes metrics over HTTP.", "", "the of and"]
+    vecs = [d.embedding for d in oai.embeddings.create(model="text-embedding-3-small", input=texts[:3] + ["x"]).data]
+    from llm_otel.local_llm.engine import embedding_vector
+
+    vecs[3:] = [embedding_vector(t, 1536) for t in texts[3:]]
+
+    def cos(a, b):
+        return sum(x * y for x, y in zip(a, b))
+
+    assert cos(vecs[0], vecs[1]) > 0.3 > abs(cos(vecs[0], vecs[2]))
+    assert cos(vecs[1], vecs[1]) == pytest.approx(1.0, rel=1e-5)
+    for v in vecs[3:]:  # no word features: a dense hash fallback, still unit length
+        assert math.isclose(math.sqrt(sum(x * x for x in v)), 1.0, rel_tol=1e-5)
+    assert embedding_vector("Span span", 64) == embedding_vector("span SPAN", 64)  # lower-cased, order-free
+
+
 # ---------------------------------------------------------------------------
 # Responses API
 # ---------------------------------------------------------------------------

@@ -566,8 +566,23 @@ def chat_completion_chunks(req: Mapping[str, Any], cfg: LocalLLMConfig | None = 
 # --------------------------------------------------------------------------
 
 
-def embedding_vector(text: str, dims: int) -> list[float]:
-    """Unit-length float32-representable vector derived from sha256(text)."""
+# Function words carry no topic: leaving them out keeps "What is X?" close to texts about X
+# rather than to every other question.
+_EMBEDDING_STOPWORDS = frozenset(
+    "a an and are as at be by can do does for from how i in is it its me my of on or so than that the "
+    "their them then there these they this to was we what when where which who why will with you your".split()
+)
+
+
+def _feature(feature: str) -> tuple[int, float]:
+    """Stable (dimension-seed, sign) for one feature: blake2b, not Python's salted hash()."""
+    digest = hashlib.blake2b(feature.encode(), digest_size=8).digest()
+    value = int.from_bytes(digest, "little")
+    return value >> 1, (1.0 if value & 1 else -1.0)
+
+
+def _hash_vector(text: str, dims: int) -> list[float]:
+    """Dense pseudo-random vector from sha256(text): the fallback when no word features exist."""
     raw: list[float] = []
     counter = 0
     while len(raw) < dims:
@@ -575,8 +590,33 @@ def embedding_vector(text: str, dims: int) -> list[float]:
         counter += 1
         for i in range(0, 32, 4):
             raw.append(int.from_bytes(digest[i : i + 4], "little") / 2**31 - 1.0)
-    raw = raw[:dims]
-    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return raw[:dims]
+
+
+def embedding_vector(text: str, dims: int) -> list[float]:
+    """Unit-length, float32-representable bag-of-words embedding (feature hashing).
+
+    Lower-cased word tokens (stop words dropped) and adjacent-word bigrams are each hashed
+    with blake2b into a dimension and a sign; repeated features weigh ``1 + log(count)``
+    (bigrams half).  Texts sharing words therefore get a positive cosine similarity, and
+    unrelated texts about zero.  Text without words, or whose features cancel out, falls
+    back to a dense hash of the whole text, so the vector is never all-zero.
+    """
+    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _EMBEDDING_STOPWORDS]
+    counts: dict[str, float] = {}
+    for w in words:
+        counts["w:" + w] = counts.get("w:" + w, 0.0) + 1.0
+    for a, b in zip(words, words[1:]):
+        counts[f"b:{a} {b}"] = counts.get(f"b:{a} {b}", 0.0) + 1.0
+    raw = [0.0] * dims
+    for feat, n in counts.items():
+        seed, sign = _feature(feat)
+        weight = (1.0 + math.log(n)) * (0.5 if feat.startswith("b:") else 1.0)
+        raw[seed % dims] += sign * weight
+    norm = math.sqrt(sum(x * x for x in raw))
+    if norm == 0.0:
+        raw = _hash_vector(text, dims)
+        norm = math.sqrt(sum(x * x for x in raw)) or 1.0
     return list(struct.unpack(f"<{dims}f", struct.pack(f"<{dims}f", *(x / norm for x in raw))))
 
 
