@@ -581,6 +581,11 @@ def _feature(feature: str) -> tuple[int, float]:
     return value >> 1, (1.0 if value & 1 else -1.0)
 
 
+def _stem(word: str) -> str:
+    """Crude plural folding ("metrics" -> "metric", not "process"), enough for the demo's retrieval."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
 def _hash_vector(text: str, dims: int) -> list[float]:
     """Dense pseudo-random vector from sha256(text): the fallback when no word features exist."""
     raw: list[float] = []
@@ -596,13 +601,13 @@ def _hash_vector(text: str, dims: int) -> list[float]:
 def embedding_vector(text: str, dims: int) -> list[float]:
     """Unit-length, float32-representable bag-of-words embedding (feature hashing).
 
-    Lower-cased word tokens (stop words dropped) and adjacent-word bigrams are each hashed
+    Lower-cased word tokens (stop words dropped, plurals folded) and adjacent-word bigrams are each hashed
     with blake2b into a dimension and a sign; repeated features weigh ``1 + log(count)``
     (bigrams half).  Texts sharing words therefore get a positive cosine similarity, and
     unrelated texts about zero.  Text without words, or whose features cancel out, falls
     back to a dense hash of the whole text, so the vector is never all-zero.
     """
-    words = [w for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _EMBEDDING_STOPWORDS]
+    words = [_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _EMBEDDING_STOPWORDS]
     counts: dict[str, float] = {}
     for w in words:
         counts["w:" + w] = counts.get("w:" + w, 0.0) + 1.0
