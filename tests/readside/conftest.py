@@ -6,33 +6,12 @@ missing component FAILS with the command that installs it, nothing skips.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
 
 import pytest
 
 from llm_otel.stack import Endpoints, Stack, StackError
-
-T = TypeVar("T")
-
-
-def poll(fn: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
-    """Call `fn` until it returns a truthy value; fail with `what` and the last value at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = fn()
-        except Exception as exc:  # noqa: BLE001 - report the last failure at the deadline
-            last = exc
-        else:
-            if last:
-                return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
-        time.sleep(interval)
 
 
 @pytest.fixture(scope="module")
