@@ -152,6 +152,7 @@ def canned_report_prometheus() -> FakePrometheus:
         ("llm_otel_evaluation_results_total", {"gen_ai_request_model": "m1", "gen_ai_evaluation_name": "refusal", "gen_ai_evaluation_score_label": "detected"}, samples((t, 1))),
         ("llm_otel_evaluation_results_total", {"gen_ai_request_model": "m1", "gen_ai_evaluation_name": "refusal", "gen_ai_evaluation_score_label": "not_detected"}, samples((t, 3))),
         ("llm_otel_evaluation_results_total", {"gen_ai_request_model": "m1", "gen_ai_evaluation_name": "hedging", "gen_ai_evaluation_score_label": "not_detected"}, samples((t, 4))),
+        ("llm_otel_evaluation_results_total", {"gen_ai_request_model": "m1", "gen_ai_evaluation_name": "sentiment", "gen_ai_evaluation_score_label": "scored"}, samples((t, 5))),
         ("llm_otel_client_response_length_sum", {"gen_ai_request_model": "m1"}, samples((t, 500))),
         ("llm_otel_client_response_length_count", {"gen_ai_request_model": "m1"}, samples((t, 5))),
         ("llm_otel_feedback_score_sum", {}, samples((START - 60, 1), (t, 2.5))),

@@ -3,9 +3,10 @@
     llm-otel report [--window 15m] [--json] [--prometheus URL] [--service S]
 
 Per ``gen_ai_request_model``: calls, errors and error ratio, operation latency and time to first chunk
-(p50/p95/p99), input/output tokens, cost in USD, quality rates (refusal, hedging, any evaluator
-reporting ``detected``/``not_detected``), average response length; for all models together the
-same plus the user feedback average; and the alerts Prometheus currently has firing. ``--service``
+(p50/p95/p99), input/output tokens, cost in USD, quality rates (refusal, hedging: every evaluator
+that reports ``detected``/``not_detected``; rate = detected / (detected + not_detected)), average
+response length; for all models together the same plus the user feedback average; and the alerts
+Prometheus currently has firing. ``--service``
 keeps the series of one service (the ``job`` label the Collector's exporter sets from
 ``service.name``, with or without a ``service.namespace/`` prefix). Prometheus URL: ``--prometheus``,
 else the running local stack (``llm-otel stack up``), else ``$LLM_OTEL_PROMETHEUS_URL``, else
@@ -275,10 +276,11 @@ def _stats(
         "quality": {
             name: {
                 "detected": _count(labels.get("detected", 0.0)),
-                "evaluated": _count(sum(labels.values())),
-                "rate": _ratio(labels.get("detected", 0.0), sum(labels.values())),
+                "evaluated": _count(labels.get("detected", 0.0) + labels.get("not_detected", 0.0)),
+                "rate": _ratio(labels.get("detected", 0.0), labels.get("detected", 0.0) + labels.get("not_detected", 0.0)),
             }
             for name, labels in sorted(quality.items())
+            if {"detected", "not_detected"} & set(labels)  # detectors only; scored evaluators have no rate
         },
         "response_length_avg": _ratio(length_sum, length_count, 2),
     }
