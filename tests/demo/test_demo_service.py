@@ -385,12 +385,16 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_serve_module_runs_the_service(llm_server):
+def test_serve_module_runs_the_service_and_flushes_on_sigterm(llm_server, tmp_path):
     port = _free_port()
     env = {**os.environ, "OPENAI_BASE_URL": llm_server.openai_base_url, "OPENAI_API_KEY": "sk-test",
-           "OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"}
-    proc = subprocess.Popen([sys.executable, "-m", "llm_otel.demo.serve", "--port", str(port), "--log-level", "warning"],
-                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+           "OTEL_TRACES_EXPORTER": "console", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
+           "OTEL_BSP_SCHEDULE_DELAY": "60000"}  # nothing leaves before shutdown unless the runner flushes
+    env.pop("OTEL_SERVICE_NAME", None)
+    log = tmp_path / "serve.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "llm_otel.demo.serve", "--port", str(port), "--log-level", "warning"],
+                                env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 20
@@ -400,12 +404,15 @@ def test_serve_module_runs_the_service(llm_server):
                     break
             except httpx.HTTPError:
                 pass
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stdout.read().decode() if proc.poll() is not None else "no /health"
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.1)
         summary = run_traffic(url, requests=12, concurrency=3, seed=4, progress=False, show_summary=False)
         assert summary.transport_errors == 0 and summary.requests >= 12
-        assert summary.llm_calls_total() > 0
         assert re.fullmatch(r"[0-9a-f]{32}", summary.example_trace_id or "")
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        proc.terminate()  # SIGTERM, as `llm-otel stack down` stops it
+        proc.wait(timeout=15)
+    exported = log.read_text()
+    chat_spans = len(re.findall(r'"name": "chat [^"]+"', exported))
+    assert chat_spans == summary.chat_calls() > 0
+    assert '"service.name": "llm-otel-demo"' in exported

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -364,8 +364,13 @@ def create_app(
     client: openai.AsyncOpenAI | None = None,
     tracer_provider: Any = None,
     meter_provider: Any = None,
+    on_shutdown: Sequence[Callable[[], Any]] = (),
 ) -> FastAPI:
-    """The demo service. Providers default to the global ones (``llm_otel.configure()``)."""
+    """The demo service. Providers default to the global ones (``llm_otel.configure()``).
+
+    ``on_shutdown`` callables run when the app's lifespan ends (the runner flushes telemetry
+    there: uvicorn re-raises SIGTERM after shutdown, so ``atexit`` hooks never run).
+    """
     settings = settings or DemoSettings.from_env()
     service = DemoService(settings, client)
 
@@ -375,6 +380,8 @@ def create_app(
         await service.client.close()
         service.store.close()
         service.catalog.close()
+        for hook in on_shutdown:
+            hook()
 
     app = FastAPI(title="llm-otel demo service", version=llm_otel.__version__, lifespan=lifespan)
     app.state.service = service

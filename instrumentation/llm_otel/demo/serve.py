@@ -23,12 +23,29 @@ def main(argv: list[str] | None = None) -> int:
 
     import llm_otel
 
-    llm_otel.configure(service_name=SERVICE_NAME)  # providers + the OpenAI SDK instrumentor
+    configuration = llm_otel.configure(service_name=SERVICE_NAME)  # providers + the OpenAI SDK instrumentor
 
     from llm_otel.demo.app import create_app
 
-    uvicorn.run(create_app(), host=args.host, port=args.port, log_level=args.log_level)
+    app = create_app(on_shutdown=[lambda: flush_telemetry(configuration)])
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)
     return 0
+
+
+def flush_telemetry(configuration: object) -> None:
+    """Export what is buffered and shut down the providers ``configure()`` installed.
+
+    Runs at the app's lifespan shutdown: uvicorn re-raises SIGTERM/SIGINT once it has
+    stopped, which ends the process before ``atexit`` hooks (the SDK's own flush) run.
+    """
+    installed = getattr(configuration, "installed", ())
+    for signal_name, attr in (("traces", "tracer_provider"), ("metrics", "meter_provider"), ("logs", "logger_provider")):
+        provider = getattr(configuration, attr, None)
+        if signal_name in installed and provider is not None:
+            try:
+                provider.shutdown()
+            except Exception:  # noqa: BLE001 - never fail the shutdown over telemetry
+                pass
 
 
 if __name__ == "__main__":
