@@ -111,7 +111,9 @@ Deterministic answers
   ``request-id`` headers) are hashes of method, route and body: identical
   requests get identical ids.  ``created``/``created_at`` are the wall clock
   unless ``fixed_time`` is set.
-* Embeddings: unit vectors from sha256 of each input (float32 values, so the
+* Embeddings: bag-of-words feature hashing (lowercased words and bigrams,
+  hashed with blake2b into a dimension and a sign, L2-normalised, so texts
+  sharing words are close; a hash vector for text with no words), float32 values, so the
   float and base64 forms decode to the same numbers); 1536 dims (3072 for
   ``text-embedding-3-large``) unless ``dimensions`` is given; usage
   ``prompt_tokens`` = words (or token-id count).
