@@ -1,0 +1,120 @@
+"""The demo, end to end against the real stack: what a new user runs first.
+
+The instrumented service and the local LLM run as their own processes (configured only through
+OTEL_* variables), the traffic generator sends a seeded mix, and then every promise is checked
+where a user would look: Jaeger for traces, Prometheus (through `llm-otel report`) for figures,
+the Collector's event file for evaluation and feedback events.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from llm_otel.demo.cli import SERVICE_NAME, start_apps, wait_for_scrape
+from llm_otel.demo.traffic import run_traffic
+from llm_otel.readside import report
+
+pytestmark = pytest.mark.stack
+
+
+def _events(path) -> list[dict[str, Any]]:
+    """gen_ai events from the Collector's OTLP-JSON lines: name, trace/span id, attributes."""
+    out = []
+    if not path.exists():
+        return out
+    for line in path.read_text().splitlines():
+        for rl in json.loads(line).get("resourceLogs", []):
+            for sl in rl.get("scopeLogs", []):
+                for record in sl.get("logRecords", []):
+                    attrs = {a["key"]: next(iter(a["value"].values()), None) for a in record.get("attributes", [])}
+                    out.append({"name": record.get("eventName"), "trace_id": record.get("traceId", ""),
+                                "span_id": record.get("spanId", ""), "attrs": attrs})
+    return out
+
+
+@pytest.fixture(scope="module")
+def demo_run(pipeline):
+    started = time.time()
+    apps = start_apps(pipeline.stack, pipeline.endpoints)
+    summary = run_traffic(apps["demo service"], requests=60, concurrency=4, seed=7)
+    wait_for_scrape(pipeline.endpoints.prometheus, summary.llm_calls_total(), timeout=90)
+    yield pipeline, summary, started
+    for name in ("demo-service", "local-llm"):
+        pipeline.stack.stop(name)
+
+
+def test_report_counts_exactly_what_the_traffic_sent(demo_run, capsys):
+    pipeline, summary, started = demo_run
+    window = f"{int(time.time() - started) + 30}s"
+    capsys.readouterr()
+    assert report.main(["--json", "--window", window, "--prometheus", pipeline.endpoints.prometheus,
+                        "--service", SERVICE_NAME]) == 0
+    data = json.loads(capsys.readouterr().out)
+    models = data["models"]
+    for operation, by_model in summary.llm.items():
+        for model, stats in by_model.items():
+            row = models[model]
+            assert row["calls"] == stats.calls, (model, row)
+            assert row["errors"] == stats.failed, (model, row)
+            assert row["tokens"].get("input", 0) == stats.input_tokens, (model, row)
+            assert row["tokens"].get("output", 0) == stats.output_tokens, (model, row)
+    assert data["totals"]["calls"] == summary.llm_calls_total()
+    assert data["totals"]["errors"] == summary.llm_calls_total(ok=False) > 0
+    # every column the report promises is non-zero for the demo traffic
+    totals = data["totals"]
+    for key in ("calls", "errors", "cost_usd", "response_length_avg"):
+        assert totals[key] > 0, key
+    assert totals["tokens"]["input"] > 0 and totals["tokens"]["output"] > 0
+    for quantiles in (totals["latency_seconds"], totals["time_to_first_chunk_seconds"]):
+        assert all(quantiles[q] > 0 for q in ("p50", "p95", "p99")), quantiles
+    for evaluator in ("refusal", "hedging"):
+        assert totals["quality"][evaluator]["rate"] > 0, totals["quality"]
+    assert data["totals"]["feedback"]["count"] == summary.feedback > 0
+
+    # cost: the metric pipeline agrees with the trace pipeline (llm_otel.cost.usd on every model span)
+    traces = [pipeline.trace_spans(t) for t in summary.trace_ids]
+    span_cost = sum(s["attrs"].get("llm_otel.cost.usd", 0) for spans in traces for s in spans)
+    assert span_cost > 0
+    assert totals["cost_usd"] >= span_cost - 1e-9  # failed requests' traces are not in trace_ids
+
+
+def test_traces_nest_server_workflow_agent_and_operations(demo_run):
+    pipeline, summary, _ = demo_run
+    shapes = Counter()
+    for trace_id in summary.trace_ids:
+        spans = pipeline.trace_spans(trace_id)
+        by_id = {s["spanId"]: s for s in spans}
+        for span in spans:
+            parent = by_id.get(span.get("parentSpanId", ""))
+            grandparent = by_id.get(parent.get("parentSpanId", "")) if parent else None
+            if span["name"].startswith(("retrieval ", "chat ", "execute_tool ", "embeddings ")) and parent and grandparent:
+                shapes[(grandparent["name"], parent["name"], span["name"].split(" ")[0])] += 1
+    assert shapes[("POST /rag", "invoke_workflow rag", "retrieval")] > 0
+    assert shapes[("POST /rag", "invoke_workflow rag", "chat")] > 0
+    assert shapes[("POST /agent", "invoke_agent demo-agent", "chat")] > 0
+    assert shapes[("POST /agent", "invoke_agent demo-agent", "execute_tool")] > 0
+
+
+def test_evaluation_and_feedback_events_land_on_the_right_traces(demo_run):
+    pipeline, summary, _ = demo_run
+    path = pipeline.stack.events_file
+    events = pipeline.poll(
+        lambda: (e := _events(path)) and sum(x["attrs"].get("gen_ai.evaluation.name") == "user_feedback" for x in e) >= summary.feedback and e,
+        timeout=30, what="feedback events in the Collector's events file")
+    evaluations = [e for e in events if e["name"] == "gen_ai.evaluation.result"]
+    refusals = [e for e in evaluations if e["attrs"].get("gen_ai.evaluation.name") == "refusal"
+                and e["attrs"].get("gen_ai.evaluation.score.label") == "detected"]
+    assert refusals, "the traffic includes refusals; the refusal evaluator must flag them"
+    spans = pipeline.trace_spans(refusals[0]["trace_id"])
+    flagged = next(s for s in spans if s["spanId"] == refusals[0]["span_id"])
+    assert flagged["name"].startswith("chat ")  # the event is tied to the model call that refused
+    assert any(ev.get("name") == "gen_ai.evaluation.result" for ev in flagged.get("events", []))
+
+    feedback = [e for e in evaluations if e["attrs"].get("gen_ai.evaluation.name") == "user_feedback"]
+    assert len(feedback) == summary.feedback
+    assert {e["trace_id"] for e in feedback} <= set(summary.trace_ids)  # each on the trace it rates
