@@ -25,20 +25,41 @@ from llm_otel._safety import report
 OnItem = Callable[[Any], None]
 
 
-def _guarded(on_item: OnItem) -> OnItem:
-    def observe(item: Any) -> None:
+class _Ending:
+    """Ends one stream's invocation exactly once, whichever way the stream ends."""
+
+    def __init__(self, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> None:
+        self.inv = inv
+        self._on_item = on_item
+        self._on_end = on_end
+
+    def observe(self, item: Any) -> None:
         try:
-            on_item(item)
+            self._on_item(item)
         except Exception as exc:  # a translator bug must not break the user's iteration
             report("stream_item", exc)
 
-    return observe
+    def finish(self, error: BaseException | None, reason: str | None = None) -> None:
+        if self.inv.finished:
+            return
+        if reason is not None:
+            self.inv.end_early(reason)
+        try:
+            self._on_end()
+        except Exception as exc:
+            report("stream_end", exc)
+        _recorder.finish(self.inv, error)
 
 
-def _finish_dropped(inv: Any) -> None:
-    if not inv.finished:
-        inv.end_early("dropped")
-        _recorder.finish(inv, None)
+def _finish_dropped(ending: _Ending) -> None:
+    ending.finish(None, "dropped")
+
+
+def _install(stream: Any, ending: _Ending, observed: Any, close: Callable[..., Any]) -> Any:
+    stream._iterator = observed
+    stream.close = close
+    weakref.finalize(stream, _finish_dropped, ending)  # holds the ending, never the stream
+    return stream
 
 
 def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> Any:
@@ -47,29 +68,24 @@ def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], No
     if source is None:  # an SDK shape we do not know: end now rather than never
         _recorder.finish(inv, None)
         return stream
-    observe = _guarded(on_item)
-
-    def finish(exc: BaseException | None) -> None:
-        if not inv.finished:
-            _hook(on_end)
-            _recorder.finish(inv, exc)
+    ending = _Ending(inv, on_item, on_end)
 
     def observed() -> Any:
         error: BaseException | None = None
+        reason: str | None = None
         try:
             for item in source:
-                observe(item)
+                ending.observe(item)
                 yield item
         except GeneratorExit:
-            inv.end_early("closed")
+            reason = "closed"
             raise
         except BaseException as exc:
             error = exc
             raise
         finally:
-            finish(error)
+            ending.finish(error, reason)
 
-    stream._iterator = observed()
     original_close = type(stream).close
     stream_ref = weakref.ref(stream)
 
@@ -78,13 +94,9 @@ def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], No
             target = stream_ref()
             return original_close(target) if target is not None else None
         finally:
-            if not inv.finished:
-                inv.end_early("closed")
-                finish(None)
+            ending.finish(None, "closed")
 
-    stream.close = close
-    weakref.finalize(stream, _finish_dropped, inv)
-    return stream
+    return _install(stream, ending, observed(), close)
 
 
 def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> Any:
@@ -93,29 +105,24 @@ def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], N
     if source is None:
         _recorder.finish(inv, None)
         return stream
-    observe = _guarded(on_item)
-
-    def finish(exc: BaseException | None) -> None:
-        if not inv.finished:
-            _hook(on_end)
-            _recorder.finish(inv, exc)
+    ending = _Ending(inv, on_item, on_end)
 
     async def observed() -> Any:
         error: BaseException | None = None
+        reason: str | None = None
         try:
             async for item in source:
-                observe(item)
+                ending.observe(item)
                 yield item
         except GeneratorExit:
-            inv.end_early("closed")
+            reason = "closed"
             raise
         except BaseException as exc:
             error = exc
             raise
         finally:
-            finish(error)
+            ending.finish(error, reason)
 
-    stream._iterator = observed()
     original_close = type(stream).close
     stream_ref = weakref.ref(stream)
 
@@ -124,17 +131,6 @@ def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], N
             target = stream_ref()
             return await original_close(target) if target is not None else None
         finally:
-            if not inv.finished:
-                inv.end_early("closed")
-                finish(None)
+            ending.finish(None, "closed")
 
-    stream.close = close
-    weakref.finalize(stream, _finish_dropped, inv)
-    return stream
-
-
-def _hook(fn: Callable[[], None]) -> None:
-    try:
-        fn()
-    except Exception as exc:
-        report("stream_end", exc)
+    return _install(stream, ending, observed(), close)
