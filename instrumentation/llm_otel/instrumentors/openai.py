@@ -11,13 +11,11 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
-from opentelemetry.instrumentation.utils import unwrap
-from wrapt import wrap_function_wrapper
-
-from llm_otel import _settings, _telemetry
+from llm_otel import _settings
 from llm_otel import _semconv as sc
 from llm_otel._llm import LLMInvocation
+from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
+from llm_otel.instrumentors._sdk import capturing, get, given, is_sdk_stream, parse_raw, plain
 from llm_otel.instrumentors._wrap import StreamObserver, Translator, async_wrapper, server_of, sync_wrapper
 
 _CHAT_MODULE = "openai.resources.chat.completions.completions"
@@ -34,29 +32,18 @@ _PATCHES = (
 _FINISH_FROM_STATUS = {"completed": "stop", "incomplete": "length", "failed": "error", "cancelled": "cancelled"}
 
 
-def _given(value: Any) -> Any:
-    """The SDK's ``NOT_GIVEN``/``omit`` sentinels and None all mean 'not set'."""
-    if value is None or type(value).__name__ in ("NotGiven", "Omit"):
-        return None
-    return value
 
 
-def _get(obj: Any, name: str, default: Any = None) -> Any:
-    if obj is None:
-        return default
-    if isinstance(obj, dict):
-        return obj.get(name, default)
-    return getattr(obj, name, default)
 
 
 def _new_invocation(instance: Any, kwargs: dict[str, Any], operation: str) -> LLMInvocation:
     address, port = server_of(getattr(instance, "_client", None))
-    inv = LLMInvocation(sc.PROVIDER_OPENAI, _given(kwargs.get("model")), operation, address, port)
-    inv.temperature = _given(kwargs.get("temperature"))
-    inv.top_p = _given(kwargs.get("top_p"))
-    inv.seed = _given(kwargs.get("seed"))
-    inv.stream = bool(_given(kwargs.get("stream"))) or None
-    tier = _given(kwargs.get("service_tier"))
+    inv = LLMInvocation(sc.PROVIDER_OPENAI, given(kwargs.get("model")), operation, address, port)
+    inv.temperature = given(kwargs.get("temperature"))
+    inv.top_p = given(kwargs.get("top_p"))
+    inv.seed = given(kwargs.get("seed"))
+    inv.stream = bool(given(kwargs.get("stream"))) or None
+    tier = given(kwargs.get("service_tier"))
     if tier:
         inv.attributes[sc.OPENAI_REQUEST_SERVICE_TIER] = str(tier)
     return inv
@@ -67,19 +54,19 @@ def _new_invocation(instance: Any, kwargs: dict[str, Any], operation: str) -> LL
 
 def _build_chat(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
     inv = _new_invocation(instance, kwargs, sc.OP_CHAT)
-    inv.max_tokens = _given(kwargs.get("max_completion_tokens")) or _given(kwargs.get("max_tokens"))
-    inv.frequency_penalty = _given(kwargs.get("frequency_penalty"))
-    inv.presence_penalty = _given(kwargs.get("presence_penalty"))
-    stop = _given(kwargs.get("stop"))
+    inv.max_tokens = given(kwargs.get("max_completion_tokens")) or given(kwargs.get("max_tokens"))
+    inv.frequency_penalty = given(kwargs.get("frequency_penalty"))
+    inv.presence_penalty = given(kwargs.get("presence_penalty"))
+    stop = given(kwargs.get("stop"))
     inv.stop_sequences = [stop] if isinstance(stop, str) else stop
-    inv.choice_count = _given(kwargs.get("n"))
-    fmt = _given(kwargs.get("response_format"))
-    fmt_type = _get(fmt, "type")
+    inv.choice_count = given(kwargs.get("n"))
+    fmt = given(kwargs.get("response_format"))
+    fmt_type = get(fmt, "type")
     if fmt_type:
         inv.output_type = "json" if fmt_type in ("json_object", "json_schema") else str(fmt_type)
-    inv.input_messages = _given(kwargs.get("messages"))
-    inv.tool_definitions = _given(kwargs.get("tools"))
-    if inv.stream and _settings.get().openai_include_usage and _given(kwargs.get("stream_options")) is None:
+    inv.input_messages = given(kwargs.get("messages"))
+    inv.tool_definitions = given(kwargs.get("tools"))
+    if inv.stream and _settings.get().openai_include_usage and given(kwargs.get("stream_options")) is None:
         kwargs["stream_options"] = {"include_usage": True}  # opt-in: servers then send a usage chunk
     return inv
 
@@ -87,94 +74,84 @@ def _build_chat(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
 def _fill_usage(inv: LLMInvocation, usage: Any) -> None:
     if usage is None:
         return
-    inv.input_tokens = _get(usage, "prompt_tokens", _get(usage, "input_tokens"))
-    inv.output_tokens = _get(usage, "completion_tokens", _get(usage, "output_tokens"))
-    prompt_details = _get(usage, "prompt_tokens_details") or _get(usage, "input_tokens_details")
-    cached = _get(prompt_details, "cached_tokens")
+    inv.input_tokens = get(usage, "prompt_tokens", get(usage, "input_tokens"))
+    inv.output_tokens = get(usage, "completion_tokens", get(usage, "output_tokens"))
+    prompt_details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
+    cached = get(prompt_details, "cached_tokens")
     if cached is not None:
         inv.cache_read_input_tokens = cached
-    completion_details = _get(usage, "completion_tokens_details") or _get(usage, "output_tokens_details")
-    reasoning = _get(completion_details, "reasoning_tokens")
+    completion_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
+    reasoning = get(completion_details, "reasoning_tokens")
     if reasoning is not None:
         inv.reasoning_output_tokens = reasoning
 
 
 def _fill_response_meta(inv: LLMInvocation, response: Any) -> None:
-    inv.response_id = _get(response, "id") or inv.response_id
-    inv.response_model = _get(response, "model") or inv.response_model
-    tier = _get(response, "service_tier")
+    inv.response_id = get(response, "id") or inv.response_id
+    inv.response_model = get(response, "model") or inv.response_model
+    tier = get(response, "service_tier")
     if tier:
         inv.attributes[sc.OPENAI_RESPONSE_SERVICE_TIER] = str(tier)
-    fingerprint = _get(response, "system_fingerprint")
+    fingerprint = get(response, "system_fingerprint")
     if fingerprint:
         inv.attributes[sc.OPENAI_RESPONSE_SYSTEM_FINGERPRINT] = str(fingerprint)
 
 
-def _capturing() -> bool:
-    capture = _settings.get().capture
-    return capture.on_span or capture.on_event
 
 
 def _fill_chat(inv: LLMInvocation, completion: Any) -> None:
     _fill_response_meta(inv, completion)
-    choices = _get(completion, "choices") or []
-    inv.finish_reasons = [str(_get(c, "finish_reason") or "") for c in choices] or None
-    _fill_usage(inv, _get(completion, "usage"))
+    choices = get(completion, "choices") or []
+    inv.finish_reasons = [str(get(c, "finish_reason") or "") for c in choices] or None
+    _fill_usage(inv, get(completion, "usage"))
     if choices:
-        content = _get(_get(choices[0], "message"), "content")
+        content = get(get(choices[0], "message"), "content")
         if isinstance(content, str):
             inv.output_text = content
-    if _capturing():
+    if capturing():
         inv.output_messages = [
-            {**_plain(_get(c, "message")), "finish_reason": _get(c, "finish_reason")} for c in choices
+            {**plain(get(c, "message")), "finish_reason": get(c, "finish_reason")} for c in choices
         ]
 
 
-def _plain(obj: Any) -> dict[str, Any]:
-    if obj is None:
-        return {}
-    if isinstance(obj, dict):
-        return obj
-    dump = getattr(obj, "model_dump", None)
-    return dump(mode="json", exclude_none=True) if callable(dump) else {"content": str(obj)}
 
 
 def _observe_chat(inv: LLMInvocation) -> StreamObserver:
     reasons: dict[int, str] = {}
     tool_calls: dict[tuple[int, int], dict[str, Any]] = {}
-    capturing = _capturing()
+    content_on = capturing()
 
     def on_item(chunk: Any) -> None:
         if inv.response_id is None:
             _fill_response_meta(inv, chunk)
-        usage = _get(chunk, "usage")
+        usage = get(chunk, "usage")
         if usage is not None:
             _fill_usage(inv, usage)
-        choices = _get(chunk, "choices") or []
+        choices = get(chunk, "choices") or []
         text = None
         for choice in choices:
-            delta = _get(choice, "delta")
-            content = _get(delta, "content")
-            if content and _get(choice, "index", 0) == 0:
+            delta = get(choice, "delta")
+            content = get(delta, "content")
+            if content and get(choice, "index", 0) == 0:
                 text = content
-            reason = _get(choice, "finish_reason")
+            reason = get(choice, "finish_reason")
             if reason:
-                reasons[_get(choice, "index", 0)] = str(reason)
-            if capturing:
-                for call in _get(delta, "tool_calls") or ():
-                    key = (_get(choice, "index", 0), _get(call, "index", 0))
+                reasons[get(choice, "index", 0)] = str(reason)
+            if content_on:
+                for call in get(delta, "tool_calls") or ():
+                    key = (get(choice, "index", 0), get(call, "index", 0))
                     acc = tool_calls.setdefault(key, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
-                    acc["id"] = _get(call, "id") or acc["id"]
-                    fn = _get(call, "function")
-                    acc["function"]["name"] += _get(fn, "name") or ""
-                    acc["function"]["arguments"] += _get(fn, "arguments") or ""
+                    acc["id"] = get(call, "id") or acc["id"]
+                    fn = get(call, "function")
+                    acc["function"]["name"] += get(fn, "name") or ""
+                    acc["function"]["arguments"] += get(fn, "arguments") or ""
         if choices:
             inv.add_chunk(text)
 
     def on_end() -> None:
         if reasons:
             inv.finish_reasons = [reasons[i] for i in sorted(reasons)]
-        if capturing and (tool_calls or inv._text_parts):
+        if content_on and (tool_calls or inv._text_parts):
             inv.output_messages = [{
                 "role": "assistant",
                 "content": inv.streamed_text(),
@@ -190,18 +167,18 @@ def _observe_chat(inv: LLMInvocation) -> StreamObserver:
 
 def _build_embeddings(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
     inv = _new_invocation(instance, kwargs, sc.OP_EMBEDDINGS)
-    fmt = _given(kwargs.get("encoding_format"))
+    fmt = given(kwargs.get("encoding_format"))
     if fmt:
         inv.encoding_formats = [str(fmt)]
     return inv
 
 
 def _fill_embeddings(inv: LLMInvocation, response: Any) -> None:
-    inv.response_model = _get(response, "model")
-    _fill_usage(inv, _get(response, "usage"))
-    data = _get(response, "data") or []
+    inv.response_model = get(response, "model")
+    _fill_usage(inv, get(response, "usage"))
+    data = get(response, "data") or []
     if data:
-        vector = _get(data[0], "embedding")
+        vector = get(data[0], "embedding")
         if isinstance(vector, list):
             inv.embedding_dimensions = len(vector)
 
@@ -211,12 +188,12 @@ def _fill_embeddings(inv: LLMInvocation, response: Any) -> None:
 
 def _build_responses(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
     inv = _new_invocation(instance, kwargs, sc.OP_CHAT)
-    inv.max_tokens = _given(kwargs.get("max_output_tokens"))
-    user_input = _given(kwargs.get("input"))
+    inv.max_tokens = given(kwargs.get("max_output_tokens"))
+    user_input = given(kwargs.get("input"))
     inv.input_messages = [{"role": "user", "content": user_input}] if isinstance(user_input, str) else user_input
-    inv.system_instructions = _given(kwargs.get("instructions"))
-    inv.tool_definitions = _given(kwargs.get("tools"))
-    conversation = _given(kwargs.get("conversation"))
+    inv.system_instructions = given(kwargs.get("instructions"))
+    inv.tool_definitions = given(kwargs.get("tools"))
+    conversation = given(kwargs.get("conversation"))
     if isinstance(conversation, str):
         inv.conversation_id = conversation
     return inv
@@ -224,50 +201,50 @@ def _build_responses(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
 
 def _fill_responses(inv: LLMInvocation, response: Any) -> None:
     _fill_response_meta(inv, response)
-    _fill_usage(inv, _get(response, "usage"))
-    status = _get(response, "status")
-    output = _get(response, "output") or []
-    if any(_get(item, "type") == "function_call" for item in output):
+    _fill_usage(inv, get(response, "usage"))
+    status = get(response, "status")
+    output = get(response, "output") or []
+    if any(get(item, "type") == "function_call" for item in output):
         inv.finish_reasons = ["tool_calls"]
     elif status == "incomplete":
-        reason = _get(_get(response, "incomplete_details"), "reason")
+        reason = get(get(response, "incomplete_details"), "reason")
         inv.finish_reasons = ["length" if reason == "max_output_tokens" else str(reason or "incomplete")]
     elif status:
         inv.finish_reasons = [_FINISH_FROM_STATUS.get(status, str(status))]
     if status == "failed":
-        inv.error_type = str(_get(_get(response, "error"), "code") or "response_failed")
+        inv.error_type = str(get(get(response, "error"), "code") or "response_failed")
     text = getattr(response, "output_text", None)
     if isinstance(text, str) and text:
         inv.output_text = text
-    if _capturing():
+    if capturing():
         inv.output_messages = [_response_item_message(item) for item in output]
 
 
 def _response_item_message(item: Any) -> dict[str, Any]:
-    kind = _get(item, "type")
+    kind = get(item, "type")
     if kind == "function_call":
-        return {"role": "assistant", "parts": [{"type": "tool_call", "id": _get(item, "call_id"),
-                                                "name": _get(item, "name"), "arguments": _get(item, "arguments")}]}
+        return {"role": "assistant", "parts": [{"type": "tool_call", "id": get(item, "call_id"),
+                                                "name": get(item, "name"), "arguments": get(item, "arguments")}]}
     if kind == "reasoning":
-        return {"role": "assistant", "parts": [{"type": "reasoning", "content": str(_plain(item).get("summary", ""))}]}
-    parts = [{"type": "text", "content": _get(c, "text", "")} for c in (_get(item, "content") or ()) if _get(c, "type") == "output_text"]
-    return {"role": str(_get(item, "role") or "assistant"), "parts": parts}
+        return {"role": "assistant", "parts": [{"type": "reasoning", "content": str(plain(item).get("summary", ""))}]}
+    parts = [{"type": "text", "content": get(c, "text", "")} for c in (get(item, "content") or ()) if get(c, "type") == "output_text"]
+    return {"role": str(get(item, "role") or "assistant"), "parts": parts}
 
 
 def _observe_responses(inv: LLMInvocation) -> StreamObserver:
     def on_item(event: Any) -> None:
-        kind = _get(event, "type")
+        kind = get(event, "type")
         if kind == "response.output_text.delta":
-            inv.add_chunk(_get(event, "delta") or None)
+            inv.add_chunk(get(event, "delta") or None)
         elif kind in ("response.created", "response.in_progress"):
-            _fill_response_meta(inv, _get(event, "response"))
+            _fill_response_meta(inv, get(event, "response"))
         elif kind in ("response.completed", "response.incomplete", "response.failed"):
             text = inv.streamed_text()
-            _fill_responses(inv, _get(event, "response"))
+            _fill_responses(inv, get(event, "response"))
             if text and not inv.output_text:
                 inv.output_text = text
         elif kind == "error":
-            inv.error_type = str(_get(event, "code") or "stream_error")
+            inv.error_type = str(get(event, "code") or "stream_error")
 
     return on_item, lambda: None
 
@@ -275,24 +252,18 @@ def _observe_responses(inv: LLMInvocation) -> StreamObserver:
 # -- shared -----------------------------------------------------------------------------------------
 
 
-def _is_stream(obj: Any) -> bool:
-    return type(obj).__name__ in ("Stream", "AsyncStream")
 
 
-def _parse_raw(result: Any) -> Any:
-    if type(result).__name__ == "LegacyAPIResponse":  # with_raw_response: parse() caches its result
-        return result.parse()
-    return None
 
 
 TRANSLATORS = {
-    "chat": Translator(_build_chat, _fill_chat, _observe_chat, _is_stream, _parse_raw),
-    "embeddings": Translator(_build_embeddings, _fill_embeddings, lambda inv: (lambda item: None, lambda: None), _is_stream, _parse_raw),
-    "responses": Translator(_build_responses, _fill_responses, _observe_responses, _is_stream, _parse_raw),
+    "chat": Translator(_build_chat, _fill_chat, _observe_chat, is_sdk_stream, parse_raw),
+    "embeddings": Translator(_build_embeddings, _fill_embeddings, lambda inv: (lambda item: None, lambda: None), is_sdk_stream, parse_raw),
+    "responses": Translator(_build_responses, _fill_responses, _observe_responses, is_sdk_stream, parse_raw),
 }
 
 
-class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
+class OpenAIInstrumentor(ProviderInstrumentor):
     """Instruments the ``openai`` SDK (1.40+): chat completions, embeddings, Responses API.
 
     >>> OpenAIInstrumentor().instrument()   # or llm_otel.configure(), or opentelemetry-instrument
@@ -301,17 +272,8 @@ class OpenAIInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("openai >= 1.40",)
 
-    def _instrument(self, **kwargs: Any) -> None:
-        providers = {k: kwargs.get(k) for k in ("tracer_provider", "meter_provider", "logger_provider")}
-        if any(providers.values()):
-            _telemetry.bind(**providers)
-        _settings.reload()
-        for module, cls, kind, is_async in _PATCHES:
-            wrapper = (async_wrapper if is_async else sync_wrapper)(TRANSLATORS[kind])
-            wrap_function_wrapper(module, f"{cls}.create", wrapper)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        import importlib
-
-        for module, cls, _, _ in _PATCHES:
-            unwrap(getattr(importlib.import_module(module), cls), "create")
+    def _patches(self) -> list[Patch]:
+        return [
+            (module, f"{cls}.create", (async_wrapper if is_async else sync_wrapper)(TRANSLATORS[kind]))
+            for module, cls, kind, is_async in _PATCHES
+        ]
