@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
+import urllib.request
 from collections import Counter
 from typing import Any
 
@@ -118,3 +120,21 @@ def test_evaluation_and_feedback_events_land_on_the_right_traces(demo_run):
     feedback = [e for e in evaluations if e["attrs"].get("gen_ai.evaluation.name") == "user_feedback"]
     assert len(feedback) == summary.feedback
     assert {e["trace_id"] for e in feedback} <= set(summary.trace_ids)  # each on the trace it rates
+
+
+def test_latency_exemplars_link_metrics_to_traces(demo_run):
+    pipeline, summary, started = demo_run
+    query = urllib.parse.urlencode({"query": f'gen_ai_client_operation_duration_seconds_bucket{{job="{SERVICE_NAME}"}}',
+                                    "start": f"{started - 60:.3f}", "end": f"{time.time() + 60:.3f}"})
+    def get_json(url):
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return json.load(response)
+
+    data = pipeline.poll(lambda: (d := get_json(f"{pipeline.endpoints.prometheus}/api/v1/query_exemplars?{query}"))["data"] and d,
+                         timeout=30, what="exemplars on the duration histogram")
+    trace_ids = {e["labels"].get("trace_id") for series in data["data"] for e in series["exemplars"]}
+    trace_ids.discard(None)
+    assert trace_ids, data
+    # an exemplar's trace is a real trace in Jaeger that contains a model call
+    spans = pipeline.trace_spans(sorted(trace_ids)[0])
+    assert any(s["name"].startswith(("chat ", "embeddings ")) for s in spans)
