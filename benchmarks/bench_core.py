@@ -82,10 +82,7 @@ def make_bare():
     return call
 
 
-def make_llm_otel():
-    tp, mp = providers()
-    telemetry = _telemetry.build(tp, mp)
-
+def _manual_call(output_text: str | None = None):
     def call():
         with llm_otel.llm_call(provider="openai", model="gpt-4o-mini", server_address="api.openai.com", server_port=443) as c:
             c.response_id = "chatcmpl-1"
@@ -93,23 +90,20 @@ def make_llm_otel():
             c.finish_reasons = ["stop"]
             c.input_tokens = 100
             c.output_tokens = 20
-
-    return call, telemetry
-
-
-def make_llm_otel_with_quality(telemetry):
-    """The same call with output text and the built-in evaluators on: their bounded inline cost."""
-
-    def call():
-        with llm_otel.llm_call(provider="openai", model="gpt-4o-mini", server_address="api.openai.com", server_port=443) as c:
-            c.response_id = "chatcmpl-1"
-            c.response_model = "gpt-4o-mini-2024-07-18"
-            c.finish_reasons = ["stop"]
-            c.input_tokens = 100
-            c.output_tokens = 20
-            c.output_text = "I think the capital of France is probably Paris, a great city."
+            if output_text is not None:
+                c.output_text = output_text
 
     return call
+
+
+def make_llm_otel():
+    tp, mp = providers()
+    return _manual_call(), _telemetry.build(tp, mp)
+
+
+def make_llm_otel_with_quality():
+    """The same call with output text and the built-in evaluators on: their bounded inline cost."""
+    return _manual_call("I think the capital of France is probably Paris, a great city.")
 
 
 def per_call_us(fn, calls: int) -> float:
@@ -132,7 +126,7 @@ def main() -> None:
 
     bare = make_bare()
     ours, telemetry = make_llm_otel()
-    quality = make_llm_otel_with_quality(telemetry)
+    quality = make_llm_otel_with_quality()
     previous = _telemetry.swap(telemetry)
     no_evaluators = _settings.get()
     with_evaluators = dataclasses.replace(no_evaluators, evaluators=("all",))

@@ -437,13 +437,18 @@ def _start_agent(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
     return f"{sc.OP_INVOKE_AGENT} {inv.name}", _INTERNAL, attributes
 
 
-def _finish_agent(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
-    metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
-    if error_type:
-        metric_attributes[sc.ERROR_TYPE] = error_type
-    tel.agent_duration.record(duration, metric_attributes)
-    if inv.attributes and span.is_recording():
-        span.set_attributes(inv.attributes)
+def _finish_group(operation: str, name_key: str, histogram: str) -> Callable[..., None]:
+    """Finisher for spans that group other work (agents, workflows): a duration by name, extra attributes."""
+
+    def finish(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+        metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, name_key: inv.name}
+        if error_type:
+            metric_attributes[sc.ERROR_TYPE] = error_type
+        getattr(tel, histogram).record(duration, metric_attributes)
+        if inv.attributes and span.is_recording():
+            span.set_attributes(inv.attributes)
+
+    return finish
 
 
 def _start_workflow(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
@@ -451,18 +456,6 @@ def _start_workflow(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
     if inv.conversation_id:
         attributes[sc.GEN_AI_CONVERSATION_ID] = inv.conversation_id
     return f"{sc.OP_INVOKE_WORKFLOW} {inv.name}", _INTERNAL, attributes
-
-
-def _finish_workflow(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
-    metric_attributes: dict[str, Any] = {
-        sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW,
-        sc.GEN_AI_WORKFLOW_NAME: inv.name,
-    }
-    if error_type:
-        metric_attributes[sc.ERROR_TYPE] = error_type
-    tel.workflow_duration.record(duration, metric_attributes)
-    if inv.attributes and span.is_recording():
-        span.set_attributes(inv.attributes)
 
 
 def _str_list(values: Any) -> list[str]:
@@ -483,6 +476,6 @@ _FINISHERS: dict[str, _Finisher] = {
     "llm": _finish_llm,
     "retrieval": _finish_retrieval,
     "tool": _finish_tool,
-    "agent": _finish_agent,
-    "workflow": _finish_workflow,
+    "agent": _finish_group(sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME, "agent_duration"),
+    "workflow": _finish_group(sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME, "workflow_duration"),
 }
