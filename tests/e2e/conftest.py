@@ -9,37 +9,17 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
 from llm_otel.stack import Endpoints, Stack, StackError
-
-T = TypeVar("T")
-
-
-def poll(fn: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
-    """Call `fn` until it returns a truthy value; fail with `what` and the last value at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = fn()
-        except (urllib.error.URLError, OSError, ValueError, KeyError) as exc:
-            last = exc
-        else:
-            if last:
-                return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
-        time.sleep(interval)
-
+from tests.support import poll
 
 def get_json(url: str, timeout: float = 5.0) -> Any:
     with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - local stack only

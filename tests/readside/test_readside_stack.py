@@ -14,9 +14,9 @@ import re
 import time
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from opentelemetry import trace as otel_trace
@@ -32,28 +32,12 @@ import llm_otel
 from llm_otel import _telemetry
 from llm_otel.readside import report, traces
 from llm_otel.stack import Endpoints, Stack
+from tests.support import poll
 
 
 pytestmark = pytest.mark.stack
 
 
-def poll(fn: Callable[[], T | None], *, timeout: float, what: str, interval: float = 0.25) -> T:
-    """Call `fn` until it returns a truthy value; fail with `what` and the last value at the deadline."""
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while True:
-        try:
-            last = fn()
-        except Exception as exc:  # noqa: BLE001 - reported at the deadline
-            last = exc
-        else:
-            if last:
-                return last
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
-        time.sleep(interval)
-
-T = TypeVar("T")
 MODEL_A, MODEL_B = "gpt-4o-mini", "gpt-4o"
 
 
