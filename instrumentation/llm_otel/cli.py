@@ -5,6 +5,7 @@
     llm-otel report [--window 15m]    per-model summary from Prometheus
     llm-otel trace TRACE_ID           one trace from Jaeger as a tree
     llm-otel traces --service S       recent traces
+    llm-otel events [--name N]        gen_ai events (evaluations, feedback) the stack received
     llm-otel local-llm                the local OpenAI/Anthropic-compatible LLM server
 
 Each subcommand lives in its own module and is imported only when used.
@@ -22,6 +23,7 @@ COMMANDS = {
     "report": ("llm_otel.readside.report", "main"),
     "trace": ("llm_otel.readside.traces", "main_trace"),
     "traces": ("llm_otel.readside.traces", "main_traces"),
+    "events": ("llm_otel.readside.events", "main"),
     "local-llm": ("llm_otel.local_llm.__main__", "main"),
 }
 

@@ -20,23 +20,14 @@ import pytest
 from llm_otel.demo.cli import SERVICE_NAME, start_apps, wait_for_scrape
 from llm_otel.demo.traffic import run_traffic
 from llm_otel.readside import report
+from llm_otel.readside.events import read_events
 
 pytestmark = pytest.mark.stack
 
 
 def _events(path) -> list[dict[str, Any]]:
-    """gen_ai events from the Collector's OTLP-JSON lines: name, trace/span id, attributes."""
-    out = []
-    if not path.exists():
-        return out
-    for line in path.read_text().splitlines():
-        for rl in json.loads(line).get("resourceLogs", []):
-            for sl in rl.get("scopeLogs", []):
-                for record in sl.get("logRecords", []):
-                    attrs = {a["key"]: next(iter(a["value"].values()), None) for a in record.get("attributes", [])}
-                    out.append({"name": record.get("eventName"), "trace_id": record.get("traceId", ""),
-                                "span_id": record.get("spanId", ""), "attrs": attrs})
-    return out
+    """gen_ai events from the Collector's OTLP-JSON lines, read the way `llm-otel events` reads them."""
+    return [{**e, "attrs": e["attributes"]} for e in read_events(path)]
 
 
 @pytest.fixture(scope="module")
