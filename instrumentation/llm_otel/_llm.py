@@ -46,7 +46,7 @@ class LLMInvocation(Invocation):
         "input_tokens", "output_tokens", "cache_read_input_tokens",
         "cache_creation_input_tokens", "reasoning_output_tokens",
         "output_text", "output_messages", "embedding_dimensions", "cost_usd",
-        "_first_chunk", "_last_chunk", "_chunks", "_text_parts", "_text_len", "_merged",
+        "_first_chunk", "_last_chunk", "_chunks", "_text_parts", "_text_len", "_chunk_attributes",
     )
     _request_fields = ("provider", "model", "operation", "server_address", "server_port", *REQUEST_PARAMS)
     _kind = "llm"
@@ -112,7 +112,7 @@ class LLMInvocation(Invocation):
         self._chunks = 0
         self._text_parts: list[str] | None = None
         self._text_len = 0
-        self._merged = 0
+        self._chunk_attributes: dict[str, Any] | None = None  # metric attributes of chunk points, fixed at the first
 
     # -- streaming ------------------------------------------------------------------
     def add_chunk(self, text: str | None = None) -> None:

@@ -162,9 +162,8 @@ def _error_type(inv: Any, span: Any, exc: BaseException | None) -> str | None:
 
 def first_chunk(inv: Any, now: float) -> None:
     try:
-        _telemetry.current().time_to_first_chunk.record(
-            now - inv._start, _llm_metric_attributes(inv, None), context=inv._context
-        )
+        inv._chunk_attributes = _llm_metric_attributes(inv, None)  # reused for every later chunk
+        _telemetry.current().time_to_first_chunk.record(now - inv._start, inv._chunk_attributes, context=inv._context)
     except Exception as exc:
         report("chunk", exc)
 
@@ -172,7 +171,7 @@ def first_chunk(inv: Any, now: float) -> None:
 def next_chunk(inv: Any, gap: float) -> None:
     try:
         _telemetry.current().time_per_output_chunk.record(
-            gap, _llm_metric_attributes(inv, None), context=inv._context
+            gap, inv._chunk_attributes or _llm_metric_attributes(inv, None), context=inv._context
         )
     except Exception as exc:
         report("chunk", exc)
