@@ -122,31 +122,33 @@ def _observe_chat(inv: LLMInvocation) -> StreamObserver:
     content_on = capturing()
 
     def on_item(chunk: Any) -> None:
+        # Runs once per chunk: plain attribute reads on the SDK's chunk objects (streams always yield them).
         if inv.response_id is None:
             _fill_response_meta(inv, chunk)
-        usage = get(chunk, "usage")
+        usage = getattr(chunk, "usage", None)
         if usage is not None:
             _fill_usage(inv, usage)
-        choices = get(chunk, "choices") or []
+        choices = getattr(chunk, "choices", None)
+        if not choices:
+            return
         text = None
         for choice in choices:
-            delta = get(choice, "delta")
-            content = get(delta, "content")
-            if content and get(choice, "index", 0) == 0:
+            delta = choice.delta
+            index = choice.index or 0
+            content = getattr(delta, "content", None)
+            if content and index == 0:
                 text = content
-            reason = get(choice, "finish_reason")
-            if reason:
-                reasons[get(choice, "index", 0)] = str(reason)
+            if choice.finish_reason:
+                reasons[index] = str(choice.finish_reason)
             if content_on:
-                for call in get(delta, "tool_calls") or ():
-                    key = (get(choice, "index", 0), get(call, "index", 0))
-                    acc = tool_calls.setdefault(key, {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+                for call in getattr(delta, "tool_calls", None) or ():
+                    acc = tool_calls.setdefault((index, get(call, "index", 0)),
+                                                {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
                     acc["id"] = get(call, "id") or acc["id"]
                     fn = get(call, "function")
                     acc["function"]["name"] += get(fn, "name") or ""
                     acc["function"]["arguments"] += get(fn, "arguments") or ""
-        if choices:
-            inv.add_chunk(text)
+        inv.add_chunk(text)
 
     def on_end() -> None:
         if reasons:
