@@ -13,7 +13,7 @@ instrumentor's patches, caches or globals leak into another's figure:
 Every worker installs the same SDK globals (TracerProvider + SimpleSpanProcessor into
 a counting no-op exporter, MeterProvider + InMemoryMetricReader, LoggerProvider +
 a counting log processor) and calls through the same in-process fake server
-(``llm_otel.local_llm.transport.LocalLLMTransport2``, no sockets), warms up, then
+(``llm_otel_tools.local_llm.transport.LocalLLMTransport2``, no sockets), warms up, then
 times N calls with the garbage collector paused. Workers run interleaved, the order
 rotated each round, so drift on a shared machine hits every configuration alike.
 Content capture is off everywhere (OpenLLMetry captures by default:
@@ -128,7 +128,7 @@ def _client():
     import httpx2
     import openai
 
-    from llm_otel.local_llm.transport import LocalLLMTransport2
+    from llm_otel_tools.local_llm.transport import LocalLLMTransport2
 
     return openai.OpenAI(
         base_url="http://local/v1",

@@ -78,7 +78,7 @@ def test_a_failing_evaluator_is_contained(otel_capture):
 
 def test_llm_judge_scores_in_the_background_without_instrumenting_itself(otel_capture, monkeypatch):
     from llm_otel.instrumentors.openai import OpenAIInstrumentor
-    from llm_otel.local_llm import LocalLLMServer
+    from llm_otel_tools.local_llm import LocalLLMServer
 
     with LocalLLMServer() as server:
         monkeypatch.setenv("LLM_OTEL_JUDGE_BASE_URL", server.openai_base_url)

@@ -20,12 +20,12 @@ import httpx
 import pytest
 from opentelemetry.trace import SpanKind, StatusCode
 
-from llm_otel.demo.app import DemoSettings, create_app
-from llm_otel.demo.tools import ToolError, calculator, evaluate
-from llm_otel.demo.traffic import SCENARIOS, arun_traffic, plan, run_traffic
-from llm_otel.demo.vectorstore import VectorStore, load_corpus
+from llm_otel_tools.demo.app import DemoSettings, create_app
+from llm_otel_tools.demo.tools import ToolError, calculator, evaluate
+from llm_otel_tools.demo.traffic import SCENARIOS, arun_traffic, plan, run_traffic
+from llm_otel_tools.demo.vectorstore import VectorStore, load_corpus
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
-from llm_otel.local_llm import TRIGGERS, LocalLLMServer
+from llm_otel_tools.local_llm import TRIGGERS, LocalLLMServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -393,7 +393,7 @@ def test_serve_module_runs_the_service_and_flushes_on_sigterm(llm_server, tmp_pa
     env.pop("OTEL_SERVICE_NAME", None)
     log = tmp_path / "serve.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "llm_otel.demo.serve", "--port", str(port), "--log-level", "warning"],
+        proc = subprocess.Popen([sys.executable, "-m", "llm_otel_tools.demo.serve", "--port", str(port), "--log-level", "warning"],
                                 env=env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from llm_otel.stack import Endpoints, Stack, StackError
+from llm_otel_tools.stack import Endpoints, Stack, StackError
 from tests.support import poll
 
 def get_json(url: str, timeout: float = 5.0) -> Any:

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from llm_otel.demo.cli import SERVICE_NAME, start_apps, wait_for_scrape
-from llm_otel.demo.traffic import run_traffic
-from llm_otel.readside import report
-from llm_otel.readside.events import read_events
+from llm_otel_tools.demo.cli import SERVICE_NAME, start_apps, wait_for_scrape
+from llm_otel_tools.demo.traffic import run_traffic
+from llm_otel_tools.readside import report
+from llm_otel_tools.readside.events import read_events
 
 pytestmark = pytest.mark.stack
 

@@ -18,8 +18,8 @@ import httpx
 import openai
 import pytest
 
-from llm_otel.local_llm import LocalLLMServer
-from llm_otel.local_llm.transport import (
+from llm_otel_tools.local_llm import LocalLLMServer
+from llm_otel_tools.local_llm.transport import (
     AsyncLocalLLMTransport,
     AsyncLocalLLMTransport2,
     LocalLLMTransport,
@@ -355,7 +355,7 @@ def test_embeddings_are_bag_of_words(oai):
     texts = ["What is a span in OpenTelemetry?", "A span records one operation of a trace in OpenTelemetry.",
              "Prometheus scrapes metrics over HTTP.", "", "the of and"]
     vecs = [d.embedding for d in oai.embeddings.create(model="text-embedding-3-small", input=texts[:3] + ["x"]).data]
-    from llm_otel.local_llm.engine import embedding_vector
+    from llm_otel_tools.local_llm.engine import embedding_vector
 
     vecs[3:] = [embedding_vector(t, 1536) for t in texts[3:]]
 
@@ -820,12 +820,12 @@ async def test_async_transports():
 
 
 def test_cli_runs_until_sigterm():
-    import llm_otel.local_llm as pkg
+    import llm_otel_tools.local_llm as pkg
 
     package_root = Path(pkg.__file__).resolve().parents[2]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(package_root), os.environ.get("PYTHONPATH")]))}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llm_otel.local_llm", "--port", "0", "--latency-ms", "1"],
+        [sys.executable, "-m", "llm_otel_tools.local_llm", "--port", "0", "--latency-ms", "1"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -865,7 +865,7 @@ def test_concurrent_requests_overlap(oai):
 
 
 def test_pure_engine_functions():
-    from llm_otel.local_llm import engine
+    from llm_otel_tools.local_llm import engine
 
     req = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "pure call"}], "stream_options": {"include_usage": True}}
     body = engine.chat_completion(req, now=5)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_otel.stack import APT_HINT, GO_HINT, find_repo_root
+from llm_otel_tools.stack import APT_HINT, GO_HINT, find_repo_root
 
 REPO = find_repo_root()
 RULE_FILES = sorted((REPO / "prometheus" / "rules").glob("*.yml"))

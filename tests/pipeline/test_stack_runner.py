@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from llm_otel.stack import APT_HINT, DEFAULT_PORTS, Stack, StackError, main
-from llm_otel.stack import _stack as stack_module
+from llm_otel_tools.stack import APT_HINT, DEFAULT_PORTS, Stack, StackError, main
+from llm_otel_tools.stack import _stack as stack_module
 
 
 def ports() -> dict[str, int]:
@@ -93,6 +93,6 @@ def test_cli_error_exit_code(tmp_path, monkeypatch, capsys):
 
 
 def test_python_dash_m_entry_point():
-    proc = subprocess.run([sys.executable, "-m", "llm_otel.stack", "--help"], capture_output=True, text=True, check=False,
+    proc = subprocess.run([sys.executable, "-m", "llm_otel_tools.stack", "--help"], capture_output=True, text=True, check=False,
                           env={**os.environ})
     assert proc.returncode == 0 and "up,down,status" in proc.stdout.replace(" ", "")

@@ -9,7 +9,7 @@ import pytest
 
 from llm_otel.instrumentors.anthropic import AnthropicInstrumentor
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
-from llm_otel.local_llm import LocalLLMServer
+from llm_otel_tools.local_llm import LocalLLMServer
 
 
 @pytest.fixture(scope="session")

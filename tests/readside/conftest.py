@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llm_otel.stack import Endpoints, Stack, StackError
+from llm_otel_tools.stack import Endpoints, Stack, StackError
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from llm_otel.readside import events
+from llm_otel_tools.readside import events
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 

@@ -30,8 +30,8 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
 import llm_otel
 from llm_otel import _telemetry
-from llm_otel.readside import report, traces
-from llm_otel.stack import Endpoints, Stack
+from llm_otel_tools.readside import report, traces
+from llm_otel_tools.stack import Endpoints, Stack
 from tests.support import poll
 
 

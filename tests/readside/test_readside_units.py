@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from llm_otel.readside import _http, report, traces
+from llm_otel_tools.readside import _http, report, traces
 
 # ----------------------------------------------------------------------------- fake Prometheus
 _RANGE = re.compile(r"^(?:(last_over_time|resets)\()?([a-z_:]+)(?:\{[^}]*\})?\[(\d+)(ms|h)\]\)?$")

@@ -18,13 +18,13 @@ import sys
 
 # subcommand -> (module, function taking argv and returning an exit code)
 COMMANDS = {
-    "stack": ("llm_otel.stack", "main"),
-    "demo": ("llm_otel.demo.cli", "main"),
-    "report": ("llm_otel.readside.report", "main"),
-    "trace": ("llm_otel.readside.traces", "main_trace"),
-    "traces": ("llm_otel.readside.traces", "main_traces"),
-    "events": ("llm_otel.readside.events", "main"),
-    "local-llm": ("llm_otel.local_llm.__main__", "main"),
+    "stack": ("llm_otel_tools.stack", "main"),
+    "demo": ("llm_otel_tools.demo.cli", "main"),
+    "report": ("llm_otel_tools.readside.report", "main"),
+    "trace": ("llm_otel_tools.readside.traces", "main_trace"),
+    "traces": ("llm_otel_tools.readside.traces", "main_traces"),
+    "events": ("llm_otel_tools.readside.events", "main"),
+    "local-llm": ("llm_otel_tools.local_llm.__main__", "main"),
 }
 
 

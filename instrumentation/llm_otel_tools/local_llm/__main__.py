@@ -1,4 +1,4 @@
-"""``python -m llm_otel.local_llm``: run the deterministic LLM server standalone."""
+"""``python -m llm_otel_tools.local_llm``: run the deterministic LLM server standalone."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .server import LocalLLMServer
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llm_otel.local_llm", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m llm_otel_tools.local_llm", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = pick a free port (default)")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="delay of non-streaming responses")

@@ -1,6 +1,6 @@
 """In-process ``httpx`` transports answering the local LLM routes.
 
-No sockets and no sleeping: the same :func:`llm_otel.local_llm.engine.handle`
+No sockets and no sleeping: the same :func:`llm_otel_tools.local_llm.engine.handle`
 replies the HTTP server sends, delivered straight to ``httpx``.  Useful for
 benchmarks that want to measure instrumentation overhead without network
 noise (``httpx2`` variants ``LocalLLMTransport2`` / ``AsyncLocalLLMTransport2``

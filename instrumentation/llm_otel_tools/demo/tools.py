@@ -1,7 +1,7 @@
 """The demo agent's tools: a safe calculator and a product-price lookup in SQLite.
 
 Each tool is a plain function plus an OpenAI function-tool definition; the agent loop in
-:mod:`llm_otel.demo.app` runs them inside ``llm_otel.tool(...)`` (``execute_tool`` spans).
+:mod:`llm_otel_tools.demo.app` runs them inside ``llm_otel.tool(...)`` (``execute_tool`` spans).
 """
 
 from __future__ import annotations

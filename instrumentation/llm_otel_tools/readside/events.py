@@ -62,7 +62,7 @@ def read_events(path: str | Path) -> Iterator[Event]:
 
 
 def _default_path() -> Path:
-    from llm_otel.stack import Stack
+    from llm_otel_tools.stack import Stack
 
     return Stack().events_file
 

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from llm_otel.stack._stack import DEFAULT_PORTS, Stack, StackError, find_repo_root
+from llm_otel_tools.stack._stack import DEFAULT_PORTS, Stack, StackError, find_repo_root
 
 __all__ = ["main"]
 
@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
         if args.docker:
-            from llm_otel.stack._docker import compose
+            from llm_otel_tools.stack._docker import compose
 
             if args.action == "down":
                 Stack(args.state_dir).down()  # apps started next to the compose stack (llm-otel demo)

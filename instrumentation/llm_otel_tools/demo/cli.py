@@ -22,8 +22,8 @@ import time
 import urllib.parse
 import urllib.request
 
-from llm_otel.stack import Stack, StackError
-from llm_otel.stack._stack import DEFAULT_PORTS, Endpoints, find_repo_root
+from llm_otel_tools.stack import Stack, StackError
+from llm_otel_tools.stack._stack import DEFAULT_PORTS, Endpoints, find_repo_root
 
 SERVICE_NAME = "llm-otel-demo"
 
@@ -85,12 +85,12 @@ def start_apps(stack: Stack, endpoints: Endpoints) -> dict[str, str]:
     llm_base_url = os.environ.get("OPENAI_BASE_URL")
     if not llm_base_url:
         port = _free_port()
-        stack.run_app("local-llm", [sys.executable, "-m", "llm_otel.local_llm", "--port", str(port)], dict(os.environ),
+        stack.run_app("local-llm", [sys.executable, "-m", "llm_otel_tools.local_llm", "--port", str(port)], dict(os.environ),
                       f"http://127.0.0.1:{port}/v1/models")
         llm_base_url = f"http://127.0.0.1:{port}/v1"
         urls["local LLM (OpenAI/Anthropic API)"] = f"http://127.0.0.1:{port}"
     port = int(os.environ.get("LLM_OTEL_DEMO_PORT", "0")) or _free_port()
-    stack.run_app("demo-service", [sys.executable, "-m", "llm_otel.demo.serve", "--host", "127.0.0.1", "--port", str(port)],
+    stack.run_app("demo-service", [sys.executable, "-m", "llm_otel_tools.demo.serve", "--host", "127.0.0.1", "--port", str(port)],
                   _service_env(endpoints, llm_base_url), f"http://127.0.0.1:{port}/health")
     urls["demo service"] = f"http://127.0.0.1:{port}"
     return urls
@@ -127,14 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args(argv)
 
-    from llm_otel.demo.traffic import run_traffic
-    from llm_otel.readside import report
+    from llm_otel_tools.demo.traffic import run_traffic
+    from llm_otel_tools.readside import report
 
     docker = args.docker or (not args.local and _docker_engine())
     stack = Stack(args.state_dir)
     try:
         if docker:
-            from llm_otel.stack._docker import compose
+            from llm_otel_tools.stack._docker import compose
 
             if compose(find_repo_root(), "up") != 0:
                 print("docker compose up failed", file=sys.stderr)

@@ -31,7 +31,7 @@ class NotFound(BackendError):
 def _stack_url(key: str) -> str | None:
     """The URL of the running local stack (``llm-otel stack up``), if one runs."""
     try:
-        from llm_otel.stack import Stack
+        from llm_otel_tools.stack import Stack
 
         status = Stack().status()
     except Exception:  # noqa: BLE001 - no checkout, no state, unreadable state: fall through

@@ -1,6 +1,6 @@
 """A seeded, realistic traffic mix for the demo service, with an exact summary.
 
-``python -m llm_otel.demo.traffic --url http://127.0.0.1:8000 --requests 200`` (or
+``python -m llm_otel_tools.demo.traffic --url http://127.0.0.1:8000 --requests 200`` (or
 ``run_traffic(base_url, requests=N, concurrency=4, seed=0)``) sends ``N`` requests — short
 and long prompts, other models, token limits, streams (one of them breaking), RAG questions,
 agent tasks, prompts that make the model refuse or hedge, upstream failures (HTTP 500 ->
@@ -447,7 +447,7 @@ def run_traffic(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llm_otel.demo.traffic", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m llm_otel_tools.demo.traffic", description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8000", help="the demo service (default http://127.0.0.1:8000)")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=4)

@@ -5,12 +5,12 @@ passes ``now``).  :func:`handle` turns one HTTP request (method, path,
 headers, body bytes) into a :class:`Reply` — status, headers, and either a
 complete body or a list of pre-encoded server-sent-event frames plus the
 timing the caller should apply.  Both the socket server
-(:mod:`llm_otel.local_llm.server`) and the in-process ``httpx`` transports
-(:mod:`llm_otel.local_llm.transport`) are thin layers over this function, so
+(:mod:`llm_otel_tools.local_llm.server`) and the in-process ``httpx`` transports
+(:mod:`llm_otel_tools.local_llm.transport`) are thin layers over this function, so
 they return byte-identical bodies for identical requests.
 
 The behaviour rules are documented in the package docstring
-(:mod:`llm_otel.local_llm`).
+(:mod:`llm_otel_tools.local_llm`).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from llm_otel.stack._stack import StackError
+from llm_otel_tools.stack._stack import StackError
 
 __all__ = ["compose"]
 

@@ -35,8 +35,8 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
-from llm_otel.readside._http import BackendError, NotFound, default_url, get_json
-from llm_otel.readside.report import parse_duration
+from llm_otel_tools.readside._http import BackendError, NotFound, default_url, get_json
+from llm_otel_tools.readside.report import parse_duration
 
 __all__ = ["build_tree", "fetch_trace", "flatten", "main_trace", "main_traces", "render_tree", "search_traces", "summarize"]
 

@@ -75,7 +75,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
-from llm_otel.readside._http import BackendError, default_url, get_json
+from llm_otel_tools.readside._http import BackendError, default_url, get_json
 
 __all__ = [
     "Prometheus",

@@ -1,4 +1,4 @@
-"""Run the demo service: ``python -m llm_otel.demo.serve --host 127.0.0.1 --port 8000``.
+"""Run the demo service: ``python -m llm_otel_tools.demo.serve --host 127.0.0.1 --port 8000``.
 
 OpenTelemetry comes only from the standard ``OTEL_*`` variables (``llm_otel.configure``,
 service name ``llm-otel-demo`` unless ``OTEL_SERVICE_NAME`` says otherwise); the model from
@@ -13,7 +13,7 @@ SERVICE_NAME = "llm-otel-demo"
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m llm_otel.demo.serve", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m llm_otel_tools.demo.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     configuration = llm_otel.configure(service_name=SERVICE_NAME)  # providers + the OpenAI SDK instrumentor
 
-    from llm_otel.demo.app import create_app
+    from llm_otel_tools.demo.app import create_app
 
     app = create_app(on_shutdown=[lambda: flush_telemetry(configuration)])
     uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level)

@@ -2,20 +2,20 @@
 
 It is the one stand-in of the test/demo pipeline: the real ``openai`` and
 ``anthropic`` SDKs talk to it over real HTTP (or, for benchmarks, through the
-in-process transports in :mod:`llm_otel.local_llm.transport`).  Standard
+in-process transports in :mod:`llm_otel_tools.local_llm.transport`).  Standard
 library only.
 
 Usage::
 
-    from llm_otel.local_llm import LocalLLMServer
+    from llm_otel_tools.local_llm import LocalLLMServer
     with LocalLLMServer() as srv:                       # 127.0.0.1, free port
         openai.OpenAI(base_url=srv.openai_base_url, api_key="x")
         anthropic.Anthropic(base_url=srv.anthropic_base_url, api_key="x")
 
-    python -m llm_otel.local_llm --port 8900 --ttft-ms 200 --chunk-delay-ms 20
+    python -m llm_otel_tools.local_llm --port 8900 --ttft-ms 200 --chunk-delay-ms 20
 
 Modules: ``engine`` (pure request-dict -> JSON dict / SSE event builders and
-the :func:`~llm_otel.local_llm.engine.handle` dispatcher), ``server`` (socket
+the :func:`~llm_otel_tools.local_llm.engine.handle` dispatcher), ``server`` (socket
 layer), ``transport`` (httpx transports, imported on demand).
 
 Routes (``/v1`` prefix optional)

@@ -2,7 +2,7 @@
 
 Keep-alive connections, ``Content-Length`` bodies for plain responses and
 ``Transfer-Encoding: chunked`` for server-sent events.  All response content
-comes from :func:`llm_otel.local_llm.engine.handle`; this module only applies
+comes from :func:`llm_otel_tools.local_llm.engine.handle`; this module only applies
 the timing (latency, time to first token, chunk delay) and the connection
 drop of the "broken" behaviour.
 """

@@ -1,7 +1,7 @@
 """The instrumented demo LLM service: FastAPI + the real ``openai`` SDK + llm_otel.
 
 ``create_app(settings)`` builds the app; it never configures OpenTelemetry providers (the
-runner, :mod:`llm_otel.demo.serve`, calls ``llm_otel.configure()``, which also turns on the
+runner, :mod:`llm_otel_tools.demo.serve`, calls ``llm_otel.configure()``, which also turns on the
 OpenAI SDK instrumentor). Endpoints:
 
 ``POST /generate``  {prompt, model?, stream?, max_tokens?} -> one chat completion (or SSE deltas)
@@ -42,8 +42,8 @@ from opentelemetry import trace
 from pydantic import BaseModel, Field
 
 import llm_otel
-from llm_otel.demo.tools import ProductCatalog, ToolError, make_tools
-from llm_otel.demo.vectorstore import Document, VectorStore, load_corpus
+from llm_otel_tools.demo.tools import ProductCatalog, ToolError, make_tools
+from llm_otel_tools.demo.vectorstore import Document, VectorStore, load_corpus
 
 SERVICE_NAME = "llm-otel-demo"
 AGENT_NAME = "demo-agent"
