@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Build the llm-otel Collector distribution (otelcol-llm) with the OpenTelemetry Collector Builder.
 #
-# Idempotent: installs the builder if missing, reuses stable Go module/build caches, and skips the
-# build when the manifest hash matches the last successful build. Progress goes to stderr; the only
-# line on stdout is the absolute path of the binary, so `bin=$(collector/build.sh)` works.
+# Idempotent: installs the builder if missing, reuses stable Go module/build caches, and keeps one
+# binary per manifest hash (${cache}/otelcol-llm/<hash>/), so checkouts with different manifests
+# (branches, worktrees) never rebuild over each other; an existing binary for this hash is reused.
+# Progress goes to stderr; the only line on stdout is the absolute path of the binary, so `bin=$(collector/build.sh)` works.
 #
 # Measured on a 2-core Debian 12 VM, Go 1.26: cold build ~165 s, binary ~45 MiB; unchanged manifest: <1 s.
 #
@@ -14,9 +15,9 @@ OCB_VERSION="v0.159.0"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 manifest="${here}/manifest.yaml"
 cache="${LLM_OTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llm-otel}"
-out="${cache}/otelcol-llm"
+hash="$(sha256sum "${manifest}" | cut -d' ' -f1)"
+out="${cache}/otelcol-llm/${hash:0:12}"
 bin="${out}/otelcol-llm"
-stamp="${out}/.manifest.sha256"
 
 log() { printf '[collector/build.sh] %s\n' "$*" >&2; }
 
@@ -33,8 +34,7 @@ export GOBIN="${cache}/bin"
 export GOFLAGS="-modcacherw"
 mkdir -p "${GOMODCACHE}" "${GOCACHE}" "${GOBIN}" "${out}"
 
-hash="$(sha256sum "${manifest}" | cut -d' ' -f1)"
-if [[ -z "${LLM_OTEL_FORCE_BUILD:-}" && -x "${bin}" && -f "${stamp}" && "$(cat "${stamp}")" == "${hash}" ]]; then
+if [[ -z "${LLM_OTEL_FORCE_BUILD:-}" && -x "${bin}" ]]; then
   log "up to date (manifest ${hash:0:12})"
   echo "${bin}"
   exit 0
@@ -56,7 +56,6 @@ log "building otelcol-llm (cold builds take many minutes on 2 cores)"
 start=$(date +%s)
 ( cd "${out}" && "${builder}" --config="${work}" >&2 )
 cp -f "${out}/src/otelcol-llm" "${bin}.tmp" && mv -f "${bin}.tmp" "${bin}"
-echo "${hash}" > "${stamp}"
 log "built in $(( $(date +%s) - start ))s, size $(du -h "${bin}" | cut -f1)"
 "${bin}" --version >&2 || true
 echo "${bin}"

@@ -248,8 +248,9 @@ class Stack:
         return path
 
     def _cached_binary(self, script: str) -> bool:
-        name = "otelcol-llm/otelcol-llm" if script.startswith("collector") else "jaeger/jaeger"
-        return os.access(cache_dir() / name, os.X_OK)
+        if script.startswith("collector"):  # one binary per manifest hash: otelcol-llm/<hash>/otelcol-llm
+            return any(os.access(p, os.X_OK) for p in cache_dir().glob("otelcol-llm/*/otelcol-llm"))
+        return os.access(cache_dir() / "jaeger" / "jaeger", os.X_OK)
 
     def binaries(self, install_missing: bool = False) -> dict[str, str]:
         """Paths of the four binaries; builds the Go ones and (only when asked) apt-installs the others."""
