@@ -80,7 +80,7 @@ def normalize_message(message: Any) -> dict[str, Any]:
         if not isinstance(message, Mapping):
             return {"role": "user", "parts": [_text_part(message)]}
     if "parts" in message:
-        return _jsonable(message)
+        return dict(_jsonable(message))
     role = str(message.get("role", "user"))
     parts = _parts_from_content(message.get("content"))
     for call in message.get("tool_calls") or ():
