@@ -31,8 +31,8 @@ from typing import Any
 
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
-from llm_otel import _settings, _telemetry
 from llm_otel import _semconv as sc
+from llm_otel import _settings, _telemetry
 from llm_otel._redaction import redact
 from llm_otel._safety import report
 

@@ -71,7 +71,7 @@ def clearer(names: Sequence[str]) -> Callable[[Any], None]:
     """A function that sets every named field of an object to None, as straight-line code (fast)."""
     body = "".join(f"    obj.{name} = None\n" for name in names) or "    pass\n"
     namespace: dict[str, Any] = {}
-    exec(f"def clear(obj):\n{body}", namespace)  # noqa: S102 - generated from declared field names only
+    exec(f"def clear(obj):\n{body}", namespace)
     clear: Callable[[Any], None] = namespace["clear"]
     return clear
 

@@ -10,7 +10,19 @@ from opentelemetry.context import get_value
 
 from llm_otel import _recorder
 from llm_otel import _semconv as sc
-from llm_otel._fields import AttributeTable, Phase, clearer, fields_of, slot_names, not_one, request, response, str_list, true_or_none, truthy
+from llm_otel._fields import (
+    AttributeTable,
+    Phase,
+    clearer,
+    fields_of,
+    not_one,
+    request,
+    response,
+    slot_names,
+    str_list,
+    true_or_none,
+    truthy,
+)
 from llm_otel._invocation import Invocation
 from llm_otel._keys import INVOCATION_KEY, STARTED
 

@@ -397,15 +397,14 @@ def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str
 
 def start_agent(inv: AgentInvocation) -> SpanStart:
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
-    for value, key in (
+    optional = (
         (inv.id, sc.GEN_AI_AGENT_ID),
         (inv.description, sc.GEN_AI_AGENT_DESCRIPTION),
         (inv.version, sc.GEN_AI_AGENT_VERSION),
         (inv.provider, sc.GEN_AI_PROVIDER_NAME),
         (inv.conversation_id, sc.GEN_AI_CONVERSATION_ID),
-    ):
-        if value:
-            attributes[key] = value
+    )
+    attributes.update({key: value for value, key in optional if value})
     return f"{sc.OP_INVOKE_AGENT} {inv.name}", _INTERNAL, attributes
 
 
