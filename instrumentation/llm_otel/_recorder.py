@@ -170,20 +170,8 @@ def start_llm(inv: LLMInvocation) -> SpanStart:
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
     if model:
         attributes[sc.GEN_AI_REQUEST_MODEL] = model
-    _set_fields(attributes, inv, inv._start_attributes)
+    inv._copy_start_attributes(attributes)
     return (f"{operation} {model}" if model else operation), _CLIENT, attributes
-
-
-def _set_fields(out: dict[str, Any], inv: Invocation, table: Any) -> None:
-    """Copy the declared fields that are set into span attributes (see ``_fields``)."""
-    for field, key, convert in table:
-        value = getattr(inv, field)
-        if value is not None:
-            if convert is not None:
-                value = convert(value)
-                if value is None:
-                    continue
-            out[key] = value
 
 
 def inference_base_attributes(inv: LLMInvocation) -> dict[str, Any]:
@@ -195,8 +183,10 @@ def inference_base_attributes(inv: LLMInvocation) -> dict[str, Any]:
 
 
 def llm_metric_attributes(inv: LLMInvocation, error_type: str | None) -> dict[str, Any]:
-    """The attributes of the inference metrics (duration, tokens, cost, chunks)."""
-    attributes = inference_base_attributes(inv)
+    """The attributes of the inference metrics (duration, tokens, cost, chunks): the base ones plus these."""
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
+    if inv.model:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = inv.model
     if inv.response_model:
         attributes[sc.GEN_AI_RESPONSE_MODEL] = inv.response_model
     if inv.server_address:
@@ -235,7 +225,7 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
         tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes)
 
     end: dict[str, Any] = {}
-    _set_fields(end, inv, inv._end_attributes)
+    inv._copy_end_attributes(end)
     if inv._chunks and inv._first_chunk is not None:
         end[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
         end[sc.LLM_OTEL_STREAM_CHUNKS] = inv._chunks

@@ -80,7 +80,7 @@ class _BrokenTracer:
 
 def test_internal_failure_is_contained_counted_and_logged_once(otel_capture, caplog):
     good = _telemetry.current()
-    _telemetry.swap(_telemetry.Telemetry(_BrokenTracer(), good.logger, good._instruments))
+    _telemetry.swap(_telemetry.Telemetry(_BrokenTracer(), good.logger, dict(good)))
     try:
         for _ in range(3):
             with llm_otel.llm_call(provider="openai", model="m") as call:
