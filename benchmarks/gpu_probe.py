@@ -28,13 +28,15 @@ def raw_sample(nvml: Any) -> list[dict[str, Any]]:
         rates = nvml.nvmlDeviceGetUtilizationRates(handle)
         memory = nvml.nvmlDeviceGetMemoryInfo(handle)
         uuid, name = nvml.nvmlDeviceGetUUID(handle), nvml.nvmlDeviceGetName(handle)
-        devices.append({
-            "index": index,
-            "uuid": uuid.decode() if isinstance(uuid, bytes) else uuid,
-            "name": name.decode() if isinstance(name, bytes) else name,
-            "utilization": {"gpu": int(rates.gpu), "memory": int(rates.memory)},
-            "memory": {"total": int(memory.total), "free": int(memory.free), "used": int(memory.used)},
-        })
+        devices.append(
+            {
+                "index": index,
+                "uuid": uuid.decode() if isinstance(uuid, bytes) else uuid,
+                "name": name.decode() if isinstance(name, bytes) else name,
+                "utilization": {"gpu": int(rates.gpu), "memory": int(rates.memory)},
+                "memory": {"total": int(memory.total), "free": int(memory.free), "used": int(memory.used)},
+            }
+        )
     return devices
 
 
@@ -62,19 +64,27 @@ def main() -> int:
             time.sleep(1)
     print(f"driver {driver}, {len(samples[-1])} GPU(s)")
     for d in samples[-1]:
-        print(f"  gpu{d['index']} {d['name']} {d['uuid']}: util {d['utilization']['gpu']}% "
-              f"mem {d['memory']['used'] / 2**20:.0f}/{d['memory']['total'] / 2**20:.0f} MiB")
+        print(
+            f"  gpu{d['index']} {d['name']} {d['uuid']}: util {d['utilization']['gpu']}% "
+            f"mem {d['memory']['used'] / 2**20:.0f}/{d['memory']['total'] / 2**20:.0f} MiB"
+        )
     if args.record:
-        args.record.write_text(json.dumps({
-            "format": "llm-otel NVML recording v1 (benchmarks/gpu_probe.py --record writes this shape)",
-            "provenance": f"recorded by benchmarks/gpu_probe.py on {time.strftime('%Y-%m-%d')}",
-            "driver_version": driver, "samples": samples}, indent=1))
+        args.record.write_text(
+            json.dumps(
+                {
+                    "format": "llm-otel NVML recording v1 (benchmarks/gpu_probe.py --record writes this shape)",
+                    "provenance": f"recorded by benchmarks/gpu_probe.py on {time.strftime('%Y-%m-%d')}",
+                    "driver_version": driver,
+                    "samples": samples,
+                },
+                indent=1,
+            )
+        )
         print(f"recording written to {args.record}")
 
+    from llm_otel.gpu import GPUMetricsInstrumentor
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-
-    from llm_otel.gpu import GPUMetricsInstrumentor
 
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
@@ -92,8 +102,10 @@ def main() -> int:
         start = time.perf_counter()
         reader.get_metrics_data()
         timings.append(time.perf_counter() - start)
-    print(f"reporter collection: median {statistics.median(timings) * 1e3:.2f} ms, "
-          f"min {min(timings) * 1e3:.2f}, max {max(timings) * 1e3:.2f} over {len(timings)}")
+    print(
+        f"reporter collection: median {statistics.median(timings) * 1e3:.2f} ms, "
+        f"min {min(timings) * 1e3:.2f}, max {max(timings) * 1e3:.2f} over {len(timings)}"
+    )
     instrumentor.uninstrument()
     return 0
 

@@ -112,7 +112,7 @@ class _Reporter:
             if time.monotonic() - at > _READ_TTL_SECONDS:
                 try:
                     gpus = read_gpus(self._nvml)
-                except Exception as exc:  # a driver hiccup must not break the metric export
+                except Exception as exc:  # noqa: BLE001 - a driver hiccup must not break the metric export
                     from llm_otel import _safety
 
                     _safety.report("gpu.read", exc)
@@ -160,13 +160,16 @@ class GPUMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if nvml is None:
                 nvml = importlib.import_module("pynvml")
             nvml.nvmlInit()
-        except Exception as exc:  # no driver, no GPU, no library: stay silent
+        except Exception as exc:  # noqa: BLE001 - no driver, no GPU, no library: stay silent
             _log.debug("llm_otel.gpu: NVML not available (%s); no GPU metrics", exc)
             return
         reporter = self._reporter = _Reporter(nvml)
         meter = metrics.get_meter(_SCOPE, __version__, kwargs.get("meter_provider"), schema_url=sc.SCHEMA_URL)
         meter.create_observable_gauge(
-            sc.METRIC_HW_GPU_UTILIZATION, [reporter.utilization], unit="1", description="Fraction of time the GPU ran a kernel."
+            sc.METRIC_HW_GPU_UTILIZATION,
+            [reporter.utilization],
+            unit="1",
+            description="Fraction of time the GPU ran a kernel.",
         )
         meter.create_observable_up_down_counter(
             sc.METRIC_HW_GPU_MEMORY_USAGE, [reporter.memory_usage], unit="By", description="GPU memory used."
@@ -188,5 +191,5 @@ class GPUMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if nvml is not None:
             try:
                 nvml.nvmlShutdown()
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - shutting down is best effort
                 _log.debug("llm_otel.gpu: nvmlShutdown failed: %s", exc)

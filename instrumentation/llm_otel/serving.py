@@ -43,7 +43,9 @@ class ModelCompute:
             sc.METRIC_MODEL_CPU_TIME, unit="s", description="CPU time spent serving a self-hosted model."
         )
         self._gpu = meter.create_counter(
-            sc.METRIC_MODEL_GPU_TIME, unit="s", description="GPU occupancy (wall time x GPUs) serving a self-hosted model."
+            sc.METRIC_MODEL_GPU_TIME,
+            unit="s",
+            description="GPU occupancy (wall time x GPUs) serving a self-hosted model.",
         )
 
     def record(self, model: str, *, cpu_seconds: float = 0.0, gpu_seconds: float = 0.0) -> None:
@@ -54,7 +56,9 @@ class ModelCompute:
             self._gpu.add(gpu_seconds, attributes)
 
     @contextmanager
-    def measure(self, model: str, *, gpus: float = 0, cpu_clock: Literal["process", "thread"] = "process") -> Iterator[None]:
+    def measure(
+        self, model: str, *, gpus: float = 0, cpu_clock: Literal["process", "thread"] = "process"
+    ) -> Iterator[None]:
         """Count the CPU and GPU time of the block (also when it raises; the exception passes unchanged)."""
         clock = _CLOCKS[cpu_clock]
         cpu_start, wall_start = clock(), time.monotonic()
@@ -63,7 +67,7 @@ class ModelCompute:
         finally:
             try:
                 self.record(model, cpu_seconds=clock() - cpu_start, gpu_seconds=(time.monotonic() - wall_start) * gpus)
-            except Exception as exc:  # telemetry never breaks the call it measures
+            except Exception as exc:  # noqa: BLE001 - telemetry never breaks the call it measures
                 from llm_otel import _safety
 
                 _safety.report("serving.record", exc)

@@ -15,13 +15,13 @@ import subprocess
 import sys
 import time
 
+import llm_otel._semconv as sc
 import pytest
+from llm_otel.gpu import GPUMetricsInstrumentor
+from llm_otel.serving import ModelCompute
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-import llm_otel._semconv as sc
-from llm_otel.gpu import GPUMetricsInstrumentor
-from llm_otel.serving import ModelCompute
 from tests.nvml_replay import RECORDING, NvmlReplay
 
 GIB = 2**30
@@ -57,16 +57,26 @@ def test_replayed_nvml_reading_is_reported_per_gpu_with_hw_conventions(gpu_reade
 
     got = points(reader)
     recorded = json.loads(RECORDING.read_text())["samples"][0]
-    assert set(got) == {sc.METRIC_HW_GPU_UTILIZATION, sc.METRIC_HW_GPU_MEMORY_USAGE, sc.METRIC_HW_GPU_MEMORY_LIMIT,
-                        sc.METRIC_HW_GPU_MEMORY_UTILIZATION}
+    assert set(got) == {
+        sc.METRIC_HW_GPU_UTILIZATION,
+        sc.METRIC_HW_GPU_MEMORY_USAGE,
+        sc.METRIC_HW_GPU_MEMORY_LIMIT,
+        sc.METRIC_HW_GPU_MEMORY_UTILIZATION,
+    }
     by_id = {name: {attrs[sc.HW_ID]: (attrs, value, unit) for attrs, value, unit in pts} for name, pts in got.items()}
     for device in recorded:
         uuid = device["uuid"]
         attrs, util, unit = by_id[sc.METRIC_HW_GPU_UTILIZATION][uuid]
         assert unit == "1" and util == pytest.approx(device["utilization"]["gpu"] / 100)
-        assert attrs == {sc.HW_ID: uuid, sc.HW_NAME: f"gpu{device['index']}", sc.HW_MODEL: "NVIDIA A10G",
-                         sc.HW_VENDOR: "NVIDIA", sc.HW_TYPE: "gpu", sc.HW_DRIVER_VERSION: "550.127.05",
-                         sc.HW_GPU_TASK: "general"}
+        assert attrs == {
+            sc.HW_ID: uuid,
+            sc.HW_NAME: f"gpu{device['index']}",
+            sc.HW_MODEL: "NVIDIA A10G",
+            sc.HW_VENDOR: "NVIDIA",
+            sc.HW_TYPE: "gpu",
+            sc.HW_DRIVER_VERSION: "550.127.05",
+            sc.HW_GPU_TASK: "general",
+        }
         _, used, unit = by_id[sc.METRIC_HW_GPU_MEMORY_USAGE][uuid]
         assert unit == "By" and used == device["memory"]["used"]
         _, limit, unit = by_id[sc.METRIC_HW_GPU_MEMORY_LIMIT][uuid]
@@ -124,6 +134,7 @@ def test_a_failing_read_is_contained_and_counted(gpu_reader, otel_capture):
 
 # -- per-model compute (self-hosted models) ---------------------------------------------------------
 
+
 def _busy(seconds: float) -> None:
     end = time.thread_time() + seconds
     while time.thread_time() < end:
@@ -154,9 +165,8 @@ def test_model_compute_records_and_passes_the_exception_unchanged():
     reader = InMemoryMetricReader()
     compute = ModelCompute(MeterProvider(metric_readers=[reader]))
     error = ValueError("out of KV cache")
-    with pytest.raises(ValueError) as raised:
-        with compute.measure("llama-3.1-8b", gpus=1):
-            raise error
+    with pytest.raises(ValueError) as raised, compute.measure("llama-3.1-8b", gpus=1):
+        raise error
     assert raised.value is error
     assert [a for a, _, _ in points(reader)[sc.METRIC_MODEL_GPU_TIME]] == [{sc.GEN_AI_REQUEST_MODEL: "llama-3.1-8b"}]
 
@@ -173,8 +183,12 @@ metrics.get_meter_provider().force_flush()
 
 def _configured_metric_names(**env: str) -> set[str]:
     full = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLM_OTEL_"))}
-    full.update({"OTEL_METRICS_EXPORTER": "console", "OTEL_TRACES_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none", **env})
-    proc = subprocess.run([sys.executable, "-c", CHILD], env=full, capture_output=True, text=True, timeout=60)
+    full.update(
+        {"OTEL_METRICS_EXPORTER": "console", "OTEL_TRACES_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none", **env}
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD], env=full, capture_output=True, text=True, timeout=60, check=False
+    )
     assert proc.returncode == 0, proc.stderr
     return set(re.findall(r'"name": "((?:process|system|cpython)\.[\w.]+)"', proc.stdout))
 
@@ -191,7 +205,10 @@ def test_system_metrics_all_adds_host_metrics():
     assert {"process.cpu.time", "system.cpu.time", "system.memory.usage", "system.network.io"} <= names
 
 
-@pytest.mark.parametrize("env", [{"LLM_OTEL_SYSTEM_METRICS": "off"},
-                                 {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics"}], ids=["llm_otel_off", "otel_disabled"])
+@pytest.mark.parametrize(
+    "env",
+    [{"LLM_OTEL_SYSTEM_METRICS": "off"}, {"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "system_metrics"}],
+    ids=["llm_otel_off", "otel_disabled"],
+)
 def test_system_metrics_switch_off(env):
     assert _configured_metric_names(**env) == set()

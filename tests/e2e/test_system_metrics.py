@@ -21,8 +21,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-
 from llm_otel_tools.readside import report
+
 from tests.e2e.test_pipeline import _two_phase, make_app, unique
 from tests.nvml_replay import RECORDING
 
@@ -40,19 +40,25 @@ def sysapp(pipeline: Pipeline) -> Iterator[str]:
     """The app process, running until the module's tests are done; yields its service name."""
     service = unique("e2e-sysmetrics")
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "LLM_OTEL_"))}
-    env.update({
-        "PYTHONPATH": str(REPO),
-        "OTEL_SERVICE_NAME": service,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": pipeline.endpoints.otlp_grpc,
-        "OTEL_EXPORTER_OTLP_INSECURE": "true",
-        "OTEL_METRIC_EXPORT_INTERVAL": "1000",
-        "OTEL_TRACES_EXPORTER": "none",
-        "OTEL_LOGS_EXPORTER": "none",
-        "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "llm_otel_gpu",  # the app instruments the replay itself
-    })
-    proc = subprocess.Popen([sys.executable, str(APP)], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env.update(
+        {
+            "PYTHONPATH": str(REPO),
+            "OTEL_SERVICE_NAME": service,
+            "OTEL_EXPORTER_OTLP_ENDPOINT": pipeline.endpoints.otlp_grpc,
+            "OTEL_EXPORTER_OTLP_INSECURE": "true",
+            "OTEL_METRIC_EXPORT_INTERVAL": "1000",
+            "OTEL_TRACES_EXPORTER": "none",
+            "OTEL_LOGS_EXPORTER": "none",
+            "OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "llm_otel_gpu",  # the app instruments the replay itself
+        }
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(APP)], env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "READY", proc.stderr.read() if proc.stderr else ""
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "READY", (
+            proc.stderr.read() if proc.stderr else ""
+        )
         yield service
     finally:
         proc.terminate()
@@ -98,22 +104,38 @@ def test_replayed_gpu_metrics_in_prometheus(pipeline: Pipeline, sysapp: str):
     job = f'job="{sysapp}"'
     for d in devices:
         where = f'{job},hw_id="{d["uuid"]}"'
-        util = pipeline.wait_query(f"hw_gpu_utilization_ratio{{{where}}}", lambda r: _value(r) == d["utilization"]["gpu"] / 100)
+        util = pipeline.wait_query(
+            f"hw_gpu_utilization_ratio{{{where}}}", lambda r, d=d: _value(r) == d["utilization"]["gpu"] / 100
+        )
         labels = util[0]["metric"]
-        assert (labels["hw_name"], labels["hw_model"], labels["hw_vendor"], labels["hw_type"], labels["hw_gpu_task"]) == (
-            f"gpu{d['index']}", "NVIDIA A10G", "NVIDIA", "gpu", "general")
-        assert _value(pipeline.wait_query(f"hw_gpu_memory_usage_bytes{{{where}}}",
-                                          lambda r: _value(r) == d["memory"]["used"])) == d["memory"]["used"]
+        assert (
+            labels["hw_name"],
+            labels["hw_model"],
+            labels["hw_vendor"],
+            labels["hw_type"],
+            labels["hw_gpu_task"],
+        ) == (f"gpu{d['index']}", "NVIDIA A10G", "NVIDIA", "gpu", "general")
+        assert (
+            _value(
+                pipeline.wait_query(
+                    f"hw_gpu_memory_usage_bytes{{{where}}}", lambda r, d=d: _value(r) == d["memory"]["used"]
+                )
+            )
+            == d["memory"]["used"]
+        )
         assert _value(pipeline.wait_query(f"hw_gpu_memory_limit_bytes{{{where}}}")) == d["memory"]["total"]
         assert _value(pipeline.wait_query(f"hw_gpu_memory_utilization_ratio{{{where}}}")) == pytest.approx(
-            d["memory"]["used"] / d["memory"]["total"])
+            d["memory"]["used"] / d["memory"]["total"]
+        )
 
 
 def test_model_compute_seconds_in_prometheus(pipeline: Pipeline, sysapp: str):
     where = f'job="{sysapp}",gen_ai_request_model="local-llama-e2e"'
     cpu = pipeline.wait_query(f"llm_otel_model_cpu_time_seconds_total{{{where}}}", lambda r: _value(r) > 0)
     gpu = pipeline.wait_query(f"llm_otel_model_gpu_time_seconds_total{{{where}}}", lambda r: _value(r) > 0)
-    assert _value(gpu) >= _value(cpu) * 0.5  # one GPU held for each call's wall time, which is at least its thread CPU time
+    assert (
+        _value(gpu) >= _value(cpu) * 0.5
+    )  # one GPU held for each call's wall time, which is at least its thread CPU time
 
 
 def test_error_budget_fast_burn_fires_for_real(pipeline: Pipeline, webhook: Webhook):
@@ -122,13 +144,20 @@ def test_error_budget_fast_burn_fires_for_real(pipeline: Pipeline, webhook: Webh
     _two_phase(pipeline, app, model, first=0, first_failed=2, then_ok=0, then_failed=10)
     app.shutdown()
     sel = f'{{job="{service}",gen_ai_request_model="{model}"}}'
-    ratio = pipeline.wait_query(f"job_gen_ai_request_model:llm_otel_slo_errors:ratio_rate5m{sel}", lambda r: _value(r) == 1)
+    ratio = pipeline.wait_query(
+        f"job_gen_ai_request_model:llm_otel_slo_errors:ratio_rate5m{sel}", lambda r: _value(r) == 1
+    )
     assert _value(ratio) == 1
     assert _value(pipeline.wait_query(f"job_gen_ai_request_model:llm_otel_availability:ratio_rate1h{sel}")) == 0
 
     def delivered() -> list[dict[str, Any]]:
-        return [a for a in webhook.alerts() if a["labels"].get("alertname") == "LLMErrorBudgetFastBurn"
-                and a["labels"].get("job") == service and a["labels"].get("gen_ai_request_model") == model]
+        return [
+            a
+            for a in webhook.alerts()
+            if a["labels"].get("alertname") == "LLMErrorBudgetFastBurn"
+            and a["labels"].get("job") == service
+            and a["labels"].get("gen_ai_request_model") == model
+        ]
 
     alerts = pipeline.poll(delivered, timeout=60, what=f"LLMErrorBudgetFastBurn for {service}/{model} at the webhook")
     assert alerts[0]["status"] == "firing"
@@ -145,6 +174,8 @@ def test_report_shows_host_and_replayed_gpus(pipeline: Pipeline, sysapp: str):
     data = report.build_report(pipeline.endpoints.prometheus, "5m", service=sysapp)
     assert len(data["system"]["hosts"]) == 1 and 0 <= data["system"]["hosts"][0]["cpu_utilization"] <= 1
     assert [p["service"] for p in data["system"]["processes"]] == [sysapp]
-    assert {g["id"] for g in data["system"]["gpus"]} == {d["uuid"] for d in json.loads(RECORDING.read_text())["samples"][0]}
+    assert {g["id"] for g in data["system"]["gpus"]} == {
+        d["uuid"] for d in json.loads(RECORDING.read_text())["samples"][0]
+    }
     text = report.render_text(data)
     assert "host 127.0.0.1:" in text and "gpu gpu0 NVIDIA A10G" in text

@@ -19,6 +19,7 @@ Utilizations are 0..1; a burn rate of 1 spends the 30-day budget exactly in 30 d
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
@@ -46,21 +47,28 @@ SLO_QUERIES = {
     "slow_ratio_1h": "job_gen_ai_request_model:llm_otel_slo_slow_calls:ratio_rate1h{SEL}",
 }
 BUDGETS = {"error_budget": "llm_otel:slo_error_budget:ratio", "latency_budget": "llm_otel:slo_latency_budget:ratio"}
-BURN_ALERTS = ("LLMErrorBudgetFastBurn", "LLMErrorBudgetSlowBurn", "LLMLatencyBudgetFastBurn", "LLMLatencyBudgetSlowBurn")
+BURN_ALERTS = (
+    "LLMErrorBudgetFastBurn",
+    "LLMErrorBudgetSlowBurn",
+    "LLMLatencyBudgetFastBurn",
+    "LLMLatencyBudgetSlowBurn",
+)
 
 
 class _Prom(Protocol):
     def query(self, expr: str, at: float) -> list[dict[str, Any]]: ...
 
 
-def _values(prom: _Prom, queries: Mapping[str, str], keys: tuple[str, ...], at: float, sel: str, window: str = "") -> dict:
+def _values(
+    prom: _Prom, queries: Mapping[str, str], keys: tuple[str, ...], at: float, sel: str, window: str = ""
+) -> dict:
     """{label values: {field: value}} over several queries that share their grouping labels."""
     rows: dict[tuple[str, ...], dict[str, float]] = {}
     for field, expr in queries.items():
         expr = expr.replace("{SEL}", "{" + sel + "}" if sel else "").replace("WINDOW", window)
         for series in prom.query(expr, at):
             value = float(series["value"][1])
-            if value != value:  # NaN: no data behind a ratio
+            if math.isnan(value):  # no data behind a ratio
                 continue
             key = tuple(series["metric"].get(k, "") for k in keys)
             rows.setdefault(key, {})[field] = value
@@ -74,10 +82,16 @@ def system_section(prom: _Prom, at: float, service_matcher: str, window: str) ->
     compute = _values(prom, COMPUTE_QUERIES, ("gen_ai_request_model",), at, service_matcher, window)
     return {
         "hosts": [{"instance": k[0], **{f: _r(v.get(f)) for f in HOST_QUERIES}} for k, v in sorted(hosts.items())],
-        "processes": [{"service": k[0], **{f: _r(v.get(f)) for f in PROCESS_QUERIES}} for k, v in sorted(procs.items())],
-        "gpus": [{"id": k[0], "name": k[1], "model": k[2], "service": k[3], **{f: _r(v.get(f)) for f in GPU_QUERIES}}
-                 for k, v in sorted(gpus.items())],
-        "model_compute": [{"model": k[0], **{f: _r(v.get(f, 0.0)) for f in COMPUTE_QUERIES}} for k, v in sorted(compute.items())],
+        "processes": [
+            {"service": k[0], **{f: _r(v.get(f)) for f in PROCESS_QUERIES}} for k, v in sorted(procs.items())
+        ],
+        "gpus": [
+            {"id": k[0], "name": k[1], "model": k[2], "service": k[3], **{f: _r(v.get(f)) for f in GPU_QUERIES}}
+            for k, v in sorted(gpus.items())
+        ],
+        "model_compute": [
+            {"model": k[0], **{f: _r(v.get(f, 0.0)) for f in COMPUTE_QUERIES}} for k, v in sorted(compute.items())
+        ],
     }
 
 
@@ -88,7 +102,9 @@ def slo_section(prom: _Prom, at: float, service_matcher: str, alerts: Iterable[M
     for alert in alerts:
         labels = alert.get("labels", {})
         if alert.get("name") in BURN_ALERTS:
-            burning.setdefault((labels.get("job", ""), labels.get("gen_ai_request_model", "")), []).append(alert["name"])
+            burning.setdefault((labels.get("job", ""), labels.get("gen_ai_request_model", "")), []).append(
+                alert["name"]
+            )
 
     def burn(ratio: float | None, budget: float | None) -> float | None:
         return None if ratio is None or not budget else _r(ratio / budget)
@@ -123,8 +139,10 @@ def render_lines(system: Mapping[str, Any], slo: Mapping[str, Any]) -> list[str]
     """A few plain lines for the text and rich outputs."""
     lines = []
     for h in system["hosts"]:
-        lines.append(f"host {h['instance']}: cpu {_pct(h['cpu_utilization'])}, memory {_pct(h['memory_utilization'])}, "
-                     f"load1 {_num(h['load_1m'])}")
+        lines.append(
+            f"host {h['instance']}: cpu {_pct(h['cpu_utilization'])}, memory {_pct(h['memory_utilization'])}, "
+            f"load1 {_num(h['load_1m'])}"
+        )
     if not system["hosts"]:
         lines.append("host: no system.* metrics (is the Collector's hostmetrics receiver on?)")
     for p in system["processes"]:
@@ -137,14 +155,18 @@ def render_lines(system: Mapping[str, Any], slo: Mapping[str, Any]) -> list[str]
     if not system["gpus"]:
         lines.append("gpu: none reported")
     for c in system["model_compute"]:
-        lines.append(f"model {c['model']}: {_num(c['cpu_seconds'], '{:.1f}')} CPU-s, {_num(c['gpu_seconds'], '{:.1f}')} GPU-s")
+        lines.append(
+            f"model {c['model']}: {_num(c['cpu_seconds'], '{:.1f}')} CPU-s, {_num(c['gpu_seconds'], '{:.1f}')} GPU-s"
+        )
     budgets = f"error budget {_pct(slo['error_budget'])}, latency budget {_pct(slo['latency_budget'])}"
     lines.append(f"SLOs ({budgets}; burn 1 = budget lasts 30 days):")
     for o in slo["objectives"]:
         state = ", ".join(o["burning"]) if o["burning"] else "ok"
-        lines.append(f"  {o['service']} / {o['model'] or '(none)'}: availability 1h {_pct(o['availability_1h'])}, "
-                     f"error burn {_num(o['error_burn_rate_1h'], '{:.1f}x')}, "
-                     f"latency burn {_num(o['latency_burn_rate_1h'], '{:.1f}x')}: {state}")
+        lines.append(
+            f"  {o['service']} / {o['model'] or '(none)'}: availability 1h {_pct(o['availability_1h'])}, "
+            f"error burn {_num(o['error_burn_rate_1h'], '{:.1f}x')}, "
+            f"latency burn {_num(o['latency_burn_rate_1h'], '{:.1f}x')}: {state}"
+        )
     if not slo["objectives"]:
         lines.append("  no SLO series yet")
     return lines

@@ -10,6 +10,7 @@ import time
 import llm_otel
 from llm_otel.gpu import GPUMetricsInstrumentor
 from llm_otel.serving import model_compute
+
 from tests.nvml_replay import NvmlReplay
 
 configuration = llm_otel.configure()
