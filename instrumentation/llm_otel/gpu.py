@@ -142,9 +142,9 @@ class GPUMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     nvidia-ml-py; tests pass a replay of a recorded reading with the same functions.
     """
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._reporter: _Reporter | None = None
+    # A class attribute, not set in __init__: BaseInstrumentor is a singleton whose __init__ runs on every
+    # GPUMetricsInstrumentor() call, which must not forget the active reporter.
+    _reporter: _Reporter | None = None
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("nvidia-ml-py >= 12.0",)

@@ -212,3 +212,12 @@ def test_system_metrics_all_adds_host_metrics():
 )
 def test_system_metrics_switch_off(env):
     assert _configured_metric_names(**env) == set()
+
+
+def test_a_second_handle_on_the_instrumentor_can_uninstrument(gpu_reader):
+    """BaseInstrumentor is a singleton: GPUMetricsInstrumentor() elsewhere must still stop the same reporter."""
+    reader, provider, instrumentor = gpu_reader
+    replay = NvmlReplay()
+    instrumentor.instrument(meter_provider=provider, nvml=replay)
+    GPUMetricsInstrumentor().uninstrument()
+    assert not replay.initialised and not instrumentor.active
