@@ -216,7 +216,7 @@ def test_system_metrics_switch_off(env):
 
 def test_a_second_handle_on_the_instrumentor_can_uninstrument(gpu_reader):
     """BaseInstrumentor is a singleton: GPUMetricsInstrumentor() elsewhere must still stop the same reporter."""
-    reader, provider, instrumentor = gpu_reader
+    _, provider, instrumentor = gpu_reader
     replay = NvmlReplay()
     instrumentor.instrument(meter_provider=provider, nvml=replay)
     GPUMetricsInstrumentor().uninstrument()
