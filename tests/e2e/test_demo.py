@@ -139,5 +139,5 @@ def test_demo_service_reports_its_process_next_to_the_host(demo_run):
     assert pipeline.wait_query(f'process_memory_usage_bytes{{job="{SERVICE_NAME}"}}')
     data = report.build_report(pipeline.endpoints.prometheus, "5m", service=SERVICE_NAME)
     assert [p["service"] for p in data["system"]["processes"]] == [SERVICE_NAME]
-    assert data["system"]["hosts"] and data["system"]["gpus"] == []  # no GPU here, and the reporter stays silent
+    assert data["system"]["hosts"]
     assert {o["model"] for o in data["slo"]["objectives"]}  # the demo's models have SLO series
