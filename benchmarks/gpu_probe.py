@@ -51,7 +51,7 @@ def main() -> int:
         import pynvml
 
         pynvml.nvmlInit()
-    except Exception as exc:  # noqa: BLE001 - any failure means: no usable NVML here
+    except Exception as exc:  # any failure means: no usable NVML here
         print(f"no NVIDIA GPU/driver usable here ({type(exc).__name__}: {exc}); nothing to measure", file=sys.stderr)
         return 2
 

@@ -26,31 +26,31 @@ class NvmlReplay:
         samples = self.recording["samples"]
         return samples[min(max(self.cycle, 0), len(samples) - 1)]
 
-    def nvmlInit(self) -> None:  # noqa: N802 - pynvml names
+    def nvmlInit(self) -> None:
         self.initialised = True
 
-    def nvmlShutdown(self) -> None:  # noqa: N802
+    def nvmlShutdown(self) -> None:
         self.initialised = False
 
-    def nvmlSystemGetDriverVersion(self) -> str:  # noqa: N802
+    def nvmlSystemGetDriverVersion(self) -> str:
         return str(self.recording["driver_version"])
 
-    def nvmlDeviceGetCount(self) -> int:  # noqa: N802
+    def nvmlDeviceGetCount(self) -> int:
         assert self.initialised, "NVML used before nvmlInit"
         self.cycle += 1
         return len(self._devices())
 
-    def nvmlDeviceGetHandleByIndex(self, index: int) -> dict[str, Any]:  # noqa: N802
+    def nvmlDeviceGetHandleByIndex(self, index: int) -> dict[str, Any]:
         return self._devices()[index]
 
-    def nvmlDeviceGetUUID(self, handle: dict[str, Any]) -> str:  # noqa: N802
+    def nvmlDeviceGetUUID(self, handle: dict[str, Any]) -> str:
         return str(handle["uuid"])
 
-    def nvmlDeviceGetName(self, handle: dict[str, Any]) -> str:  # noqa: N802
+    def nvmlDeviceGetName(self, handle: dict[str, Any]) -> str:
         return str(handle["name"])
 
-    def nvmlDeviceGetUtilizationRates(self, handle: dict[str, Any]) -> SimpleNamespace:  # noqa: N802
+    def nvmlDeviceGetUtilizationRates(self, handle: dict[str, Any]) -> SimpleNamespace:
         return SimpleNamespace(**handle["utilization"])
 
-    def nvmlDeviceGetMemoryInfo(self, handle: dict[str, Any]) -> SimpleNamespace:  # noqa: N802
+    def nvmlDeviceGetMemoryInfo(self, handle: dict[str, Any]) -> SimpleNamespace:
         return SimpleNamespace(**handle["memory"])

@@ -71,6 +71,6 @@ def instrument_system_metrics() -> bool:
         if not instrumentor.is_instrumented_by_opentelemetry:
             instrumentor.instrument()
         return True
-    except Exception as exc:  # noqa: BLE001 - telemetry must not stop the app from starting
+    except Exception as exc:  # telemetry must not stop the app from starting
         _log.warning("could not start system metrics: %s", exc)
         return False

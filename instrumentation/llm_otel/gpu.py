@@ -112,7 +112,7 @@ class _Reporter:
             if time.monotonic() - at > _READ_TTL_SECONDS:
                 try:
                     gpus = read_gpus(self._nvml)
-                except Exception as exc:  # noqa: BLE001 - a driver hiccup must not break the metric export
+                except Exception as exc:  # a driver hiccup must not break the metric export
                     from llm_otel import _safety
 
                     _safety.report("gpu.read", exc)
@@ -160,7 +160,7 @@ class GPUMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             if nvml is None:
                 nvml = importlib.import_module("pynvml")
             nvml.nvmlInit()
-        except Exception as exc:  # noqa: BLE001 - no driver, no GPU, no library: stay silent
+        except Exception as exc:  # no driver, no GPU, no library: stay silent
             _log.debug("llm_otel.gpu: NVML not available (%s); no GPU metrics", exc)
             return
         reporter = self._reporter = _Reporter(nvml)
@@ -191,5 +191,5 @@ class GPUMetricsInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         if nvml is not None:
             try:
                 nvml.nvmlShutdown()
-            except Exception as exc:  # noqa: BLE001 - shutting down is best effort
+            except Exception as exc:  # shutting down is best effort
                 _log.debug("llm_otel.gpu: nvmlShutdown failed: %s", exc)

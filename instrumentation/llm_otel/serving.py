@@ -67,7 +67,7 @@ class ModelCompute:
         finally:
             try:
                 self.record(model, cpu_seconds=clock() - cpu_start, gpu_seconds=(time.monotonic() - wall_start) * gpus)
-            except Exception as exc:  # noqa: BLE001 - telemetry never breaks the call it measures
+            except Exception as exc:  # telemetry never breaks the call it measures
                 from llm_otel import _safety
 
                 _safety.report("serving.record", exc)

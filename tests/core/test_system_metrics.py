@@ -130,7 +130,7 @@ def test_real_nvml_is_silent_without_a_driver_or_reports_every_gpu(gpu_reader, c
 
 
 class _BrokenNvml(NvmlReplay):
-    def nvmlDeviceGetMemoryInfo(self, handle):  # noqa: N802
+    def nvmlDeviceGetMemoryInfo(self, handle):
         raise RuntimeError("NVML_ERROR_GPU_IS_LOST")
 
 

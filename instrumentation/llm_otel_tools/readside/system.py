@@ -137,12 +137,11 @@ def _num(value: float | None, fmt: str = "{:.2f}") -> str:
 
 def render_lines(system: Mapping[str, Any], slo: Mapping[str, Any]) -> list[str]:
     """A few plain lines for the text and rich outputs."""
-    lines = []
-    for h in system["hosts"]:
-        lines.append(
-            f"host {h['instance']}: cpu {_pct(h['cpu_utilization'])}, memory {_pct(h['memory_utilization'])}, "
-            f"load1 {_num(h['load_1m'])}"
-        )
+    lines = [
+        f"host {h['instance']}: cpu {_pct(h['cpu_utilization'])}, memory {_pct(h['memory_utilization'])}, "
+        f"load1 {_num(h['load_1m'])}"
+        for h in system["hosts"]
+    ]
     if not system["hosts"]:
         lines.append("host: no system.* metrics (is the Collector's hostmetrics receiver on?)")
     for p in system["processes"]:
@@ -154,10 +153,10 @@ def render_lines(system: Mapping[str, Any], slo: Mapping[str, Any]) -> list[str]
         lines.append(f"gpu {g['name']} {g['model']} ({g['id']}): util {_pct(g['utilization'])}, memory {mem}")
     if not system["gpus"]:
         lines.append("gpu: none reported")
-    for c in system["model_compute"]:
-        lines.append(
-            f"model {c['model']}: {_num(c['cpu_seconds'], '{:.1f}')} CPU-s, {_num(c['gpu_seconds'], '{:.1f}')} GPU-s"
-        )
+    lines += [
+        f"model {c['model']}: {_num(c['cpu_seconds'], '{:.1f}')} CPU-s, {_num(c['gpu_seconds'], '{:.1f}')} GPU-s"
+        for c in system["model_compute"]
+    ]
     budgets = f"error budget {_pct(slo['error_budget'])}, latency budget {_pct(slo['latency_budget'])}"
     lines.append(f"SLOs ({budgets}; burn 1 = budget lasts 30 days):")
     for o in slo["objectives"]:
