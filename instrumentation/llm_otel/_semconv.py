@@ -251,3 +251,20 @@ METRICS: Final[tuple[Metric, ...]] = tuple(v for v in list(globals().values()) i
 
 # The only attributes a metric point may carry: the union of the declarations above.
 METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset().union(*(m.attributes for m in METRICS))
+
+# -- system, GPU and self-hosted model metrics (issue 17) --
+# OTel hardware conventions for GPUs (semconv hardware/gpu, development status).
+METRIC_HW_GPU_UTILIZATION: Final = "hw.gpu.utilization"
+METRIC_HW_GPU_MEMORY_USAGE: Final = "hw.gpu.memory.usage"
+METRIC_HW_GPU_MEMORY_LIMIT: Final = "hw.gpu.memory.limit"
+METRIC_HW_GPU_MEMORY_UTILIZATION: Final = "hw.gpu.memory.utilization"
+HW_ID: Final = "hw.id"
+HW_NAME: Final = "hw.name"
+HW_MODEL: Final = "hw.model"
+HW_VENDOR: Final = "hw.vendor"
+HW_TYPE: Final = "hw.type"
+HW_DRIVER_VERSION: Final = "hw.driver_version"
+HW_GPU_TASK: Final = "hw.gpu.task"
+# Compute spent serving a self-hosted model (no convention exists): CPU-seconds and GPU-seconds per model.
+METRIC_MODEL_CPU_TIME: Final = "llm_otel.model.cpu.time"
+METRIC_MODEL_GPU_TIME: Final = "llm_otel.model.gpu.time"

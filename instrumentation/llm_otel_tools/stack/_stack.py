@@ -370,6 +370,7 @@ class Stack:
                     "LLM_OTEL_SPANMETRICS_FLUSH_INTERVAL": "1s",
                     "LLM_OTEL_BATCH_TIMEOUT": "200ms",
                     "LLM_OTEL_RETRY_MAX_INTERVAL": "2s",
+                    "LLM_OTEL_HOSTMETRICS_INTERVAL": "2s",
                 }
             )
         return env
