@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: venv components test test-core demo bench bench-providers clean
+.PHONY: venv components lint test test-core demo bench bench-providers clean
 
 venv: $(STAMP)
 
@@ -26,8 +26,13 @@ components:
 	bash collector/build.sh >/dev/null
 	bash jaeger/build.sh >/dev/null
 
+# Lint and types: ruff over the tree, mypy strict on the library (configured in pyproject.toml).
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
 # Every test: in-process ones and the end-to-end ones against the real Collector/Jaeger/Prometheus/Alertmanager.
-test: venv components
+test: venv components lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Only the in-process tests (no components needed).
