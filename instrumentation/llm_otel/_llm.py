@@ -69,7 +69,7 @@ class LLMInvocation(Invocation):
     """Provider-reported input tokens, cached ones included (as the conventions count them)."""
     output_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_OUTPUT_TOKENS)]
     cache_read_input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)]
-    cache_creation_input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)]
+    cache_write_input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)]
     reasoning_output_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)]
     embedding_dimensions: Annotated[int | None, response(sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, truthy)]
     cost_usd: Annotated[float | None, response(sc.LLM_OTEL_COST_USD)]

@@ -14,12 +14,12 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.context import attach, detach, set_value
+from opentelemetry.context import attach, detach, get_value, set_value
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, get_current_span, set_span_in_context
 
 from llm_otel import _content, _evaluation, _pricing, _settings, _telemetry
 from llm_otel import _semconv as sc
-from llm_otel._keys import FINISHED, INVOCATION_KEY, NEW, STARTED
+from llm_otel._keys import AGENT_KEY, FINISHED, INVOCATION_KEY, NEW, STARTED
 from llm_otel._safety import report
 
 if TYPE_CHECKING:  # the invocation modules import this one: types only, no import cycle
@@ -48,7 +48,8 @@ def start(inv: Invocation, attach_context: bool) -> None:
         name, kind, attributes = inv._span_start()
         span = _telemetry.current().tracer.start_span(name, kind=kind, attributes=attributes)
         inv._span = span
-        inv._context = set_value(INVOCATION_KEY, inv, set_span_in_context(span))
+        context = set_value(INVOCATION_KEY, inv, set_span_in_context(span))
+        inv._context = set_value(AGENT_KEY, inv, context) if inv._is_agent else context
         if attach_context:
             inv._token = attach(inv._context)
     except Exception as exc:
@@ -171,6 +172,9 @@ def start_llm(inv: LLMInvocation) -> SpanStart:
     if model:
         attributes[sc.GEN_AI_REQUEST_MODEL] = model
     inv._copy_start_attributes(attributes)
+    agent = get_value(AGENT_KEY)
+    if agent is not None:
+        agent._inference_calls += 1  # type: ignore[attr-defined]
     return (f"{operation} {model}" if model else operation), _CLIENT, attributes
 
 
@@ -201,28 +205,33 @@ def llm_metric_attributes(inv: LLMInvocation, error_type: str | None) -> dict[st
 def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
     settings = _settings.get()
     metric_attributes = llm_metric_attributes(inv, error_type)
-    tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes)
+    ctx = inv._context  # every point's exemplar links to this call's span, wherever the call ends
+    tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes, context=ctx)
 
     input_tokens, output_tokens = inv.input_tokens, inv.output_tokens
     if input_tokens is not None:
-        tel[sc.METRIC_TOKEN_USAGE].record(input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+        tel[sc.METRIC_TOKEN_USAGE].record(
+            input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, context=ctx
+        )
     if output_tokens is not None:
         tel[sc.METRIC_TOKEN_USAGE].record(
-            output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+            output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}, context=ctx
         )
+    elif input_tokens is None and error_type is None:
+        tel[sc.METRIC_USAGE_UNREPORTED].add(1, metric_attributes, context=ctx)  # no tokens, no cost: counted
     if inv.cost_usd is None and (input_tokens or output_tokens):
         rates = _pricing.rates_for(inv.provider, inv.response_model or inv.model or "", settings.prices_file)
         if rates is None:
-            tel[sc.METRIC_UNPRICED].add(1, metric_attributes)
+            tel[sc.METRIC_UNPRICED].add(1, metric_attributes, context=ctx)
         else:
             inv.cost_usd = rates.cost(
                 input_tokens or 0,
                 output_tokens or 0,
                 inv.cache_read_input_tokens or 0,
-                inv.cache_creation_input_tokens or 0,
+                inv.cache_write_input_tokens or 0,
             )
     if inv.cost_usd is not None:
-        tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes)
+        tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes, context=ctx)
 
     end: dict[str, Any] = {}
     inv._copy_end_attributes(end)
@@ -237,7 +246,7 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
     if text is None and inv._text_parts is not None:
         text = inv.output_text = inv.streamed_text()
     if text is not None:
-        tel[sc.METRIC_RESPONSE_LENGTH].record(max(len(text), inv._text_len), metric_attributes)
+        tel[sc.METRIC_RESPONSE_LENGTH].record(max(len(text), inv._text_len), metric_attributes, context=ctx)
         if settings.evaluators and inv.operation != sc.OP_EMBEDDINGS:
             _evaluation.evaluate_invocation(inv, text, span, inference_base_attributes(inv))
 
@@ -321,14 +330,15 @@ def finish_retrieval(
         metric_attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    tel[sc.METRIC_RETRIEVAL_DURATION].record(duration, metric_attributes)
+    ctx = inv._context
+    tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes, context=ctx)
     end: dict[str, Any] = {}
     count = inv.document_count
     if count is None and inv.documents is not None:
         count = len(inv.documents)
     if count is not None:
         end[sc.LLM_OTEL_RETRIEVAL_DOCUMENT_COUNT] = count
-        tel[sc.METRIC_RETRIEVAL_DOCUMENTS].record(count, metric_attributes)
+        tel[sc.METRIC_RETRIEVAL_DOCUMENTS].record(count, metric_attributes, context=ctx)
     settings = _settings.get()
     if settings.capture.on_span:
         limit = settings.content_max_bytes
@@ -356,6 +366,13 @@ def start_tool(inv: ToolInvocation) -> SpanStart:
         attributes[sc.GEN_AI_TOOL_CALL_ID] = inv.call_id
     if inv.description:
         attributes[sc.GEN_AI_TOOL_DESCRIPTION] = inv.description
+    agent = get_value(AGENT_KEY)
+    if agent is not None:
+        agent._tool_calls += 1  # type: ignore[attr-defined]
+        if inv.agent_name is None:
+            inv.agent_name = agent.name  # type: ignore[attr-defined]
+    if inv.agent_name:
+        attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name
     return f"{sc.OP_EXECUTE_TOOL} {inv.name}", _INTERNAL, attributes
 
 
@@ -367,7 +384,9 @@ def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str
     }
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    tel[sc.METRIC_TOOL_DURATION].record(duration, metric_attributes)
+    if inv.agent_name:
+        metric_attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name
+    tel[sc.METRIC_TOOL_DURATION].record(duration, metric_attributes, context=inv._context)
     end: dict[str, Any] = {}
     settings = _settings.get()
     if settings.capture.on_span:
@@ -405,14 +424,19 @@ def _finish_group(
     """Spans that group other work (agents, workflows): a duration by name, extra attributes."""
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    tel[histogram].record(duration, metric_attributes)
+    tel[histogram].record(duration, metric_attributes, context=inv._context)
     if inv.attributes and span.is_recording():
         span.set_attributes(inv.attributes)
 
 
 def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
-    attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
+    if inv.provider:
+        attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
     _finish_group(inv, attributes, tel, span, error_type, duration, sc.METRIC_AGENT_DURATION)
+    per_agent = {sc.GEN_AI_AGENT_NAME: inv.name}
+    tel[sc.METRIC_AGENT_INFERENCE_CALLS].record(inv._inference_calls, per_agent, context=inv._context)
+    tel[sc.METRIC_AGENT_TOOL_CALLS].record(inv._tool_calls, per_agent, context=inv._context)
 
 
 def finish_workflow(

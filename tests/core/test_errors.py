@@ -48,7 +48,7 @@ async def test_decorated_async_function_reraises_same_object(otel_capture):
     with pytest.raises(ValueError) as caught:
         await failing()
     assert caught.value is error
-    [point] = otel_capture.metric_points("llm_otel.tool.duration")
+    [point] = otel_capture.metric_points("gen_ai.execute_tool.duration")
     assert point.attributes == {
         "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "t", "gen_ai.tool.type": "function",
         "error.type": "ValueError",
