@@ -11,6 +11,7 @@ span may be incomplete, the user's call is never affected.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -252,11 +253,12 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
 
     capture = settings.capture
     if capture.on_span or capture.on_event:
-        content = _llm_content(inv, text, settings, tel)
+        content = _llm_content(inv, text, settings, tel, error_type is not None)
         if capture.on_span:
-            end.update(content)
+            limit = settings.content_max_bytes
+            end.update({key: _encode(key, value, limit, tel) for key, value in content.items()})
         if capture.on_event:
-            _emit_details_event(inv, tel, end, content, error_type)
+            _emit_details_event(inv, tel, end, content, error_type, settings.content_max_bytes)
 
     if inv.attributes:
         end.update(inv.attributes)
@@ -264,29 +266,28 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
         span.set_attributes(end)
 
 
-def _llm_content(inv: LLMInvocation, text: str | None, settings: _settings.Settings, tel: Telemetry) -> dict[str, str]:
-    limit = settings.content_max_bytes
-    out: dict[str, str] = {}
+def _llm_content(
+    inv: LLMInvocation, text: str | None, settings: _settings.Settings, tel: Telemetry, failed: bool
+) -> dict[str, Any]:
+    """The content attributes in the schema shapes (structured; the span gets them JSON-encoded)."""
     values = (
         (sc.GEN_AI_INPUT_MESSAGES, _content.normalize_messages(inv.input_messages) if inv.input_messages else None),
-        (sc.GEN_AI_SYSTEM_INSTRUCTIONS, _content.system_instructions(inv.system_instructions) if inv.system_instructions else None),
-        (sc.GEN_AI_TOOL_DEFINITIONS, _content._jsonable(inv.tool_definitions) if inv.tool_definitions else None),
-        (sc.GEN_AI_OUTPUT_MESSAGES, _output_messages(inv, text)),
+        (sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+         _content.system_instructions(inv.system_instructions) if inv.system_instructions else None),
+        (sc.GEN_AI_TOOL_DEFINITIONS,
+         _content.tool_definitions(inv.tool_definitions, settings.tool_definition_details)
+         if inv.tool_definitions else None),
+        (sc.GEN_AI_OUTPUT_MESSAGES, _output_messages(inv, text, failed)),
     )
-    for key, value in values:
-        if value:
-            out[key] = _encode(key, value, limit, tel)
-    return out
+    return {key: value for key, value in values if value}
 
 
-def _output_messages(inv: LLMInvocation, text: str | None) -> Any:
+def _output_messages(inv: LLMInvocation, text: str | None, failed: bool) -> Any:
     if inv.output_messages is not None:
-        return _content.normalize_messages(inv.output_messages)
+        return _content.output_messages(inv.output_messages, inv.finish_reasons, failed)
     if text is None:
         return None
-    reasons = inv.finish_reasons
-    reason = reasons if isinstance(reasons, str) else (reasons[0] if reasons else None)
-    return _content.output_messages_from_text(text, reason)
+    return _content.output_messages_from_text(text, inv.finish_reasons, failed)
 
 
 def _encode(key: str, value: Any, limit: int, tel: Telemetry) -> str:
@@ -297,16 +298,18 @@ def _encode(key: str, value: Any, limit: int, tel: Telemetry) -> str:
 
 
 def _emit_details_event(
-    inv: LLMInvocation, tel: Telemetry, end: dict[str, Any], content: dict[str, str], error_type: str | None
+    inv: LLMInvocation, tel: Telemetry, end: dict[str, Any], content: dict[str, Any], error_type: str | None,
+    limit: int,
 ) -> None:
+    """``gen_ai.client.inference.operation.details``: the span's attributes, with the content as
+    structured values (redacted and cut like the span's) rather than JSON strings."""
     attributes = inference_base_attributes(inv)
-    for key in (sc.GEN_AI_RESPONSE_ID, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_RESPONSE_FINISH_REASONS,
-                sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS):
-        if key in end:
-            attributes[key] = end[key]
+    inv._copy_start_attributes(attributes)
+    attributes.update((k, v) for k, v in end.items() if k not in content)
     if error_type:
         attributes[sc.ERROR_TYPE] = error_type
-    attributes.update(content)
+    for key, value in content.items():
+        attributes[key] = json.loads(_encode(key, value, limit, tel))
     tel.logger.emit(event_name=sc.EVENT_INFERENCE_DETAILS, attributes=attributes, context=inv._context)
 
 

@@ -33,6 +33,13 @@ INFERENCE_OPERATIONS: Final = frozenset(
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_ANTHROPIC: Final = "anthropic"
 
+# -- output-message finish reasons (the conventions' FinishReason enum) ------------------------
+FINISH_STOP: Final = "stop"
+FINISH_LENGTH: Final = "length"
+FINISH_CONTENT_FILTER: Final = "content_filter"
+FINISH_TOOL_CALL: Final = "tool_call"
+FINISH_ERROR: Final = "error"
+
 # -- span attributes ------------------------------------------------------------------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"

@@ -81,3 +81,46 @@ def test_calls_without_reported_usage_are_counted(otel_capture):
     point = otel_capture.metric_point("llm_otel.client.usage.unreported")
     assert point.value == 1 and point.attributes[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
     assert len(otel_capture.metric_points("gen_ai.client.token.usage")) == 2  # only the reporting call
+
+
+def _definitions(otel_capture, tools):
+    with otel_capture.capturing_content("SPAN_ONLY"), llm_otel.llm_call(
+        provider="openai", model="tools", tool_definitions=tools
+    ):
+        pass
+    import json
+
+    return json.loads(otel_capture.span("chat tools").attributes[sc.GEN_AI_TOOL_DEFINITIONS])
+
+
+OPENAI_TOOL = {"type": "function", "function": {"name": "get_weather", "description": "Weather now",
+                                                "parameters": {"type": "object", "properties": {}}}}
+ANTHROPIC_TOOL = {"name": "lookup", "description": "Find a product", "input_schema": {"type": "object"}}
+
+
+def test_tool_definitions_take_the_conventions_shape_with_details_off_by_default(otel_capture):
+    assert _definitions(otel_capture, [OPENAI_TOOL, ANTHROPIC_TOOL]) == [
+        {"type": "function", "name": "get_weather"}, {"type": "function", "name": "lookup"},
+    ]
+
+
+def test_tool_definition_details_are_opt_in(otel_capture):
+    otel_capture.settings(tool_definition_details=True)
+    assert _definitions(otel_capture, [OPENAI_TOOL, ANTHROPIC_TOOL]) == [
+        {"type": "function", "name": "get_weather", "description": "Weather now",
+         "parameters": {"type": "object", "properties": {}}},
+        {"type": "function", "name": "lookup", "description": "Find a product", "parameters": {"type": "object"}},
+    ]
+
+
+def test_output_messages_carry_the_conventions_finish_reason(otel_capture):
+    import json
+
+    cases = {"tool_calls": "tool_call", "end_turn": "stop", "max_tokens": "length", "content_filter": "content_filter",
+             None: "stop"}
+    for raw, expected in cases.items():
+        with otel_capture.capturing_content("SPAN_ONLY"), llm_otel.llm_call(provider="openai", model=f"m-{raw}") as c:
+            c.output_text = "x"
+            c.finish_reasons = [raw] if raw else None
+        out = json.loads(otel_capture.span(f"chat m-{raw}").attributes[sc.GEN_AI_OUTPUT_MESSAGES])
+        assert out[0]["finish_reason"] == expected, raw
