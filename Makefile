@@ -8,9 +8,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose chromium
-# The Jaeger UI source: the pinned tag from GitHub, or a local archive of it when one sits next to the repo (CI).
+# The Jaeger UI source (pin in jaeger/build-ui.sh): from GitHub, or a local archive of it when one sits next to
+# the repo (CI): ../shared/vendor/jaeger-ui-<tag, or the commit's first 8 hex>.tar.gz.
 JAEGER_UI_VERSION := $(shell sed -nE 's/^version="\$$\{JAEGER_UI_VERSION:-(.*)\}"$$/\1/p' jaeger/build-ui.sh)
-JAEGER_UI_ARCHIVE ?= $(wildcard ../shared/vendor/jaeger-ui-$(JAEGER_UI_VERSION).tar.gz)
+JAEGER_UI_ARCHIVE ?= $(wildcard ../shared/vendor/jaeger-ui-$(if $(filter v%,$(JAEGER_UI_VERSION)),$(JAEGER_UI_VERSION),$(shell echo $(JAEGER_UI_VERSION) | cut -c1-8)).tar.gz)
 
 .PHONY: venv components test test-core demo bench bench-providers clean
 
@@ -29,7 +30,7 @@ components:
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES); fi
 	bash collector/build.sh >/dev/null
 	bash jaeger/build.sh >/dev/null
-	JAEGER_UI_ARCHIVE=$(JAEGER_UI_ARCHIVE) bash jaeger/build-ui.sh >/dev/null
+	JAEGER_UI_VERSION=$(JAEGER_UI_VERSION) JAEGER_UI_ARCHIVE=$(JAEGER_UI_ARCHIVE) bash jaeger/build-ui.sh >/dev/null
 
 # Every test: in-process ones and the end-to-end ones against the real Collector/Jaeger/Prometheus/Alertmanager.
 test: venv components
