@@ -3,15 +3,18 @@
 # real UI: the stack points `extensions.jaeger_query.ui.assets_path` at the build directory this script prints.
 #
 # Jaeger built from Go modules (jaeger/build.sh) carries only a placeholder page; no registry serves a built UI.
-# Pin (JAEGER_UI_VERSION): a tag or a commit of jaeger-ui. The default is main at c321fb32 (2026-08-18), the
-# first with the GenAI trace view (messages, tokens per model call); v2.17.0 is the last release without it.
+# Pin (JAEGER_UI_VERSION): a tag or a commit of jaeger-ui. Default v2.17.0, the newest whose search page works
+# with the Jaeger that jaeger/build.sh can build here (v2.13.0). jaeger-ui main at c321fb32bbca0bdce9e8c2d40afb35abbf54c12b
+# has the GenAI trace view (conversation, tokens per model call) and builds with this script too, but its
+# search page needs Jaeger's /api/v3/trace-summaries, which v2.13.0 does not serve (the trace pages work).
 # Source: the pin downloaded from GitHub, or a local archive of it (JAEGER_UI_ARCHIVE, a .tar.gz with one top
 # folder; `make components` sets it to ../shared/vendor/jaeger-ui-<tag or first 8 hex>.tar.gz when present).
 # Node 24 (the UI's engines field) and, for pnpm sources, pnpm are installed from the npm registry into the
 # cache, so only an `npm` of any version is needed on PATH (Debian: apt-get install npm).
 # npm sources (package-lock.json, e.g. v2.17.0): `npm ci`. pnpm sources (main): jaeger/fix-ui-lockfile.py
 # moves the one lockfile entry the registry no longer serves, then `pnpm install --frozen-lockfile`.
-# Measured on 2 cores (see README): main ~1 min install + ~35 s build (4.5 MB); v2.17.0 ~30 s + ~80 s (7 MB).
+# Measured on 2 cores: v2.17.0 npm ci ~30 s + build ~80 s when idle (7 MB); main c321fb32 pnpm install ~1 min +
+# build ~20 s (4.5 MB). A machine under heavy load takes far longer (v2.17.0 took 26 min at load 25).
 # Idempotent: one build per pin under the cache; rebuilt only when the pin changes.
 # Progress goes to stderr; stdout is only the absolute path of the build directory (holds index.html).
 #
@@ -19,7 +22,7 @@
 # (default ${XDG_CACHE_HOME:-$HOME/.cache}/llm-otel), LLM_OTEL_FORCE_BUILD=1.
 set -euo pipefail
 
-version="${JAEGER_UI_VERSION:-c321fb32bbca0bdce9e8c2d40afb35abbf54c12b}"
+version="${JAEGER_UI_VERSION:-v2.17.0}"
 node_major=24
 pnpm_version=11.28.11
 cache="${LLM_OTEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/llm-otel}"
