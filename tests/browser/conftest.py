@@ -95,9 +95,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     setattr(item, f"rep_{report.when}", report)
 
 
-def save_picture(page: Any, name: str, **options: Any) -> None:
-    """Write a README picture when LLM_OTEL_SCREENSHOTS names a directory."""
+def save_picture(page: Any, name: str, height: int | None = None, **options: Any) -> None:
+    """Write a README picture when LLM_OTEL_SCREENSHOTS names a directory (`height`: of the viewport, for it)."""
     target = os.environ.get("LLM_OTEL_SCREENSHOTS")
     if target:
         Path(target).mkdir(parents=True, exist_ok=True)
+        if height:
+            page.set_viewport_size({"width": VIEWPORT["width"], "height": height})
+            page.wait_for_timeout(500)  # let the UI re-lay itself out
         page.screenshot(path=str(Path(target) / name), **options)

@@ -90,7 +90,16 @@ def test_rag_trace_page_shows_the_tree_and_our_attributes(demo: DemoRun, page: A
         assert key in text, f"{key} not in the span detail:\n{text[:2000]}"
     assert chat["attrs"][sc.GEN_AI_REQUEST_MODEL] in text
     assert str(chat["attrs"][sc.GEN_AI_USAGE_INPUT_TOKENS]) in text
-    save_picture(page, "jaeger-trace.png")
+    # for the picture: scroll the attribute table (a box of its own) to the model, token and cost rows
+    detail.locator("td", has_text=re.compile(rf"^{re.escape(sc.GEN_AI_REQUEST_MODEL)}$")).first.evaluate(
+        """row => {
+             let box = row.parentElement;
+             while (box && !(box.scrollHeight > box.clientHeight && getComputedStyle(box).overflowY !== 'visible')) {
+               box = box.parentElement;
+             }
+             if (box) box.scrollTop += row.getBoundingClientRect().top - box.getBoundingClientRect().top;
+           }""")
+    save_picture(page, "jaeger-trace.png", height=1100)
 
 
 def test_agent_trace_page_shows_its_tools(demo: DemoRun, page: Any) -> None:
@@ -125,7 +134,7 @@ def test_report_table_lists_every_model(demo: DemoRun, page: Any, tmp_path: Any)
     """`llm-otel report`, run as a user runs it; its table (colours included) becomes README's picture."""
     window = f"{int(time.time() - demo.started) + 60}s"
     cli = Path(sys.executable).with_name("llm-otel")
-    env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": "150"}
+    env = {**os.environ, "FORCE_COLOR": "1", "COLUMNS": "170"}
     out = subprocess.run([str(cli), "report", "--window", window, "--prometheus", demo.pipeline.endpoints.prometheus],
                          capture_output=True, text=True, env=env, timeout=60, check=True).stdout
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
@@ -137,11 +146,11 @@ def test_report_table_lists_every_model(demo: DemoRun, page: Any, tmp_path: Any)
     from rich.terminal_theme import MONOKAI
     from rich.text import Text
 
-    console = Console(record=True, width=150, file=io.StringIO())
+    console = Console(record=True, width=170, file=io.StringIO())
     console.print(f"$ llm-otel report --window {window}")
     console.print(Text.from_ansi(out))
     html = tmp_path / "report.html"
     html.write_text(console.export_html(theme=MONOKAI, inline_styles=True))
     page.goto(html.as_uri())
     page.get_by_text("TOTAL").first.wait_for()
-    save_picture(page, "report.png", full_page=True)
+    save_picture(page, "report.png", height=320, full_page=True)
