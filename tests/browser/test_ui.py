@@ -139,7 +139,7 @@ def test_report_table_lists_every_model(demo: DemoRun, page: Any, tmp_path: Any)
                          capture_output=True, text=True, env=env, timeout=60, check=True).stdout
     plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
     for model in demo.summary.llm.get("chat", {}):
-        assert re.search(rf"^[│| ]*{re.escape(model)}\s", plain, re.M), (model, plain)
+        assert re.search(rf"^[│| ]*{re.escape(model)}\s", plain, re.MULTILINE), (model, plain)
     assert "firing alerts" in plain
 
     from rich.console import Console

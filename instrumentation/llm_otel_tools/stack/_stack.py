@@ -298,10 +298,7 @@ class Stack:
             if not (Path(override) / "index.html").is_file():
                 raise StackError(f"LLM_OTEL_JAEGER_UI_ASSETS={override} has no index.html (a jaeger-ui build directory)")
             return {"assets": override, "note": None}
-        proc = subprocess.run(
-            ["bash", str(self.repo / "jaeger" / "build-ui.sh")],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, check=False,
-        )
+        proc = subprocess.run(["bash", str(self.repo / "jaeger" / "build-ui.sh")], capture_output=True, text=True, check=False)
         path = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
         if proc.returncode == 0 and (Path(path) / "index.html").is_file():
             return {"assets": path, "note": None}
