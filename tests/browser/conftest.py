@@ -38,8 +38,11 @@ class DemoRun:
 
 
 @pytest.fixture(scope="session")
-def demo(pipeline: Pipeline) -> Iterator[DemoRun]:  # noqa: F811 - the imported session fixture
-    """Demo traffic through the demo service (content capture on, as a developer would look at it)."""
+def demo(browser: Any, pipeline: Pipeline) -> Iterator[DemoRun]:  # noqa: F811 - the imported session fixture
+    """Demo traffic through the demo service (content capture on, as a developer would look at it).
+
+    Asks for the browser first, so a missing Chromium fails before the stack starts.
+    """
     state = pipeline.stack.status()
     if state.get("jaeger_ui_note"):
         pytest.fail(f"Jaeger serves no UI build: {state['jaeger_ui_note']}. Build it with: make components", pytrace=False)
