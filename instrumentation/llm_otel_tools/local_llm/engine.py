@@ -985,6 +985,8 @@ def handle(method: str, path: str, headers: Mapping[str, str], body: bytes, conf
     if cfg.fixed_time is not None:
         now = cfg.fixed_time
     route = path.split("?", 1)[0].rstrip("/")
+    if route.startswith("/openai/v1/"):  # Groq's OpenAI-compatible API lives under /openai/v1
+        route = route[len("/openai"):]
     if route.startswith("/v1/") or route == "/v1":
         route = route[3:]
     is_anthropic = route.startswith("/messages") or "anthropic-version" in headers
@@ -996,7 +998,12 @@ def handle(method: str, path: str, headers: Mapping[str, str], body: bytes, conf
         "chunk_delay_ms": _ms(headers, HEADER_CHUNK_DELAY, cfg.chunk_delay_ms),
     }
     try:
-        reply = _dispatch(method, route, headers, body, cfg, now, body_hash, is_anthropic, timing, rid)
+        if route.startswith("/model/"):  # AWS Bedrock runtime (own wire format module)
+            from . import bedrock
+
+            reply = bedrock.handle(method, route, headers, body, cfg)
+        else:
+            reply = _dispatch(method, route, headers, body, cfg, now, body_hash, is_anthropic, timing, rid)
     except _HTTPError as err:
         reply = _error_reply(is_anthropic, err.status, err.kind, err.message, err.code, err.param, rid)
     if reply.status >= 400 and is_anthropic:
