@@ -177,3 +177,8 @@ METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset(
         LLM_OTEL_FEEDBACK_LABEL,
     }
 )
+
+# -- providers: AWS Bedrock, Groq, LiteLLM (issue 11) --
+PROVIDER_AWS_BEDROCK: Final = "aws.bedrock"
+PROVIDER_GROQ: Final = "groq"
+AWS_BEDROCK_GUARDRAIL_ID: Final = "aws.bedrock.guardrail.id"
