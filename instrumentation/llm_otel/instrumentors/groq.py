@@ -21,7 +21,10 @@ _MODULE = "groq.resources.chat.completions"
 
 
 def _build(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
+    asked = "stream_options" in kwargs
     inv = _openai._build_chat(instance, kwargs)
+    if not asked:
+        kwargs.pop("stream_options", None)  # the Groq SDK has no such parameter: usage comes in x_groq
     inv.provider = sc.PROVIDER_GROQ
     return inv
 
