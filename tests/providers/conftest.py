@@ -19,6 +19,7 @@ from llm_otel.instrumentors.openai import OpenAIInstrumentor
 
 # LiteLLM fetches a model cost map over the network at import unless told to use its bundled copy
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # ... and may look for a tokenizer on a hub: none is reachable here
 from llm_otel_tools.local_llm import LocalLLMServer
 
 

@@ -62,7 +62,7 @@ def _route(kwargs: dict[str, Any]) -> tuple[str, str | None]:
 def _build(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
     inv = _openai._build_chat(None, kwargs)
     inv.provider, inv.model = _route(kwargs)
-    base = kwargs.get("api_base") or kwargs.get("base_url")
+    base = kwargs.get("api_base") or kwargs.get("base_url") or kwargs.get("aws_bedrock_runtime_endpoint")
     if isinstance(base, str):
         from urllib.parse import urlsplit
 
@@ -175,7 +175,12 @@ def _anext(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 def _close(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     tap = _tap(instance)
-    return wrapped(*args, **kwargs) if tap is None else tap.close()
+    return wrapped(*args, **kwargs) if tap is None or isinstance(tap, _AsyncTap) else tap.close()
+
+
+def _aclose(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
+    tap = _tap(instance)
+    return wrapped(*args, **kwargs) if not isinstance(tap, _AsyncTap) else tap.close()
 
 
 _TRANSLATOR = Translator(_build, _fill, _observe, _is_tap, _tap_of(_Tap))
@@ -209,7 +214,7 @@ class LiteLLMInstrumentor(ProviderInstrumentor):
     def _instrument(self, **kwargs: Any) -> None:
         owner = getattr(importlib.import_module(_STREAM_MODULE), _STREAM_CLASS)
         _originals.update({name: getattr(owner, name) for name in ("__next__", "__anext__", "close", "aclose")})
-        for name, wrapper in (("__next__", _next), ("__anext__", _anext), ("close", _close), ("aclose", _close)):
+        for name, wrapper in (("__next__", _next), ("__anext__", _anext), ("close", _close), ("aclose", _aclose)):
             wrap_function_wrapper(_STREAM_MODULE, f"{_STREAM_CLASS}.{name}", wrapper)
         super()._instrument(**kwargs)
 
