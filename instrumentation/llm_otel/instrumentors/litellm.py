@@ -107,23 +107,29 @@ def _observe(inv: LLMInvocation) -> StreamObserver:
 # -- the stream tap ---------------------------------------------------------------------------
 
 
-def _sync_source(stream: Any) -> Iterator[Any]:
-    next_ = _originals["__next__"]
+def _sync_source(tap: _Tap) -> Iterator[Any]:
+    next_, stream = _originals["__next__"], tap._stream
     while True:
+        tap.inside = True  # LiteLLM closes its own stream at the end: that close is not the caller's
         try:
             item = next_(stream)
         except StopIteration:
             return
+        finally:
+            tap.inside = False
         yield item
 
 
-async def _async_source(stream: Any) -> AsyncIterator[Any]:
-    anext_ = _originals["__anext__"]
+async def _async_source(tap: _Tap) -> AsyncIterator[Any]:
+    anext_, stream = _originals["__anext__"], tap._stream
     while True:
+        tap.inside = True
         try:
             item = await anext_(stream)
         except StopAsyncIteration:
             return
+        finally:
+            tap.inside = False
         yield item
 
 
@@ -132,7 +138,8 @@ class _Tap:
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
-        self._iterator: Any = _sync_source(stream)
+        self.inside = False
+        self._iterator: Any = _sync_source(self)
         stream.__dict__[_TAP_KEY] = self
 
     def close(self) -> None:
@@ -142,7 +149,7 @@ class _Tap:
 class _AsyncTap(_Tap):
     def __init__(self, stream: Any) -> None:
         super().__init__(stream)
-        self._iterator = _async_source(stream)
+        self._iterator = _async_source(self)
 
     async def close(self) -> None:  # type: ignore[override]
         await _originals["aclose"](self._stream)
@@ -163,6 +170,12 @@ def _tap(instance: Any) -> Any:
     return instance.__dict__.get(_TAP_KEY) if hasattr(instance, "__dict__") else None
 
 
+def _caller_tap(instance: Any) -> Any:
+    """The tap, when the caller (not LiteLLM's own iteration) closes the stream."""
+    tap = _tap(instance)
+    return None if tap is None or tap.inside else tap
+
+
 def _next(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
     tap = _tap(instance)
     return wrapped(*args, **kwargs) if tap is None else next(tap._iterator)
@@ -174,12 +187,12 @@ def _anext(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
 
 
 def _close(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    tap = _tap(instance)
+    tap = _caller_tap(instance)
     return wrapped(*args, **kwargs) if tap is None or isinstance(tap, _AsyncTap) else tap.close()
 
 
 def _aclose(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> Any:
-    tap = _tap(instance)
+    tap = _caller_tap(instance)
     return wrapped(*args, **kwargs) if not isinstance(tap, _AsyncTap) else tap.close()
 
 
