@@ -111,3 +111,16 @@ def test_uninstrument_is_exact(otel_capture):
     assert litellm.completion is not originals[0]
     LiteLLMInstrumentor().uninstrument()
     assert (litellm.completion, litellm.acompletion, CustomStreamWrapper.__next__, CustomStreamWrapper.aclose) == originals
+
+
+def test_instrumenting_does_not_import_litellm():
+    """configure() instruments what is installed; LiteLLM's slow import waits until the app imports it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, llm_otel.instrumentors.litellm as m; m.LiteLLMInstrumentor().instrument(); "
+            "assert 'litellm' not in sys.modules; import litellm; "
+            "assert hasattr(litellm.completion, '__wrapped__'); print('ok')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                          env={**__import__("os").environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    assert proc.stdout.strip().endswith("ok"), proc.stderr
