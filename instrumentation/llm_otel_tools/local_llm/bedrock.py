@@ -409,3 +409,41 @@ def frame(event_type: str, payload: dict[str, Any], message_type: str = "event")
 def _header(name: str, value: str) -> bytes:
     raw_name, raw_value = name.encode(), value.encode()
     return struct.pack(">B", len(raw_name)) + raw_name + b"\x07" + struct.pack(">H", len(raw_value)) + raw_value
+
+
+# -- in process (benchmarks): botocore's before-send hook answers instead of a socket -------------
+
+
+class _Raw:
+    """What botocore reads a response body from: ``read`` (blobs) and ``stream`` (event streams)."""
+
+    def __init__(self, chunks: list[bytes]) -> None:
+        self._buffer = b"".join(chunks)
+        self._chunks = chunks
+
+    def read(self, amt: int | None = None) -> bytes:
+        data, self._buffer = (self._buffer, b"") if amt is None else (self._buffer[:amt], self._buffer[amt:])
+        return data
+
+    def stream(self, **_: Any) -> Any:
+        yield from self._chunks
+
+    def close(self) -> None:
+        self._buffer = b""
+
+
+def install_in_process(client: Any, config: LocalLLMConfig | None = None) -> None:
+    """Answer a boto3 ``bedrock-runtime`` client's requests in process (no sockets, no sleeping)."""
+    from urllib.parse import urlsplit
+
+    from botocore.awsrequest import AWSResponse
+
+    cfg = config or LocalLLMConfig()
+
+    def send(request: Any, **_: Any) -> Any:
+        headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
+        body = request.body if isinstance(request.body, bytes) else (request.body or b"").encode()
+        reply = engine.handle(request.method, urlsplit(request.url).path, headers, body, cfg)
+        return AWSResponse(request.url, reply.status, reply.headers, _Raw(reply.events if reply.is_stream else [reply.body]))
+
+    client.meta.events.register("before-send.bedrock-runtime.*", send)
