@@ -26,14 +26,22 @@ def _instrument(provider: str, config: str) -> None:
         if provider == "groq":
             from llm_otel.instrumentors.groq import GroqInstrumentor as Instrumentor
         else:
-            from llm_otel.instrumentors.bedrock import BedrockInstrumentor as Instrumentor  # type: ignore[assignment]
+            from llm_otel.instrumentors.bedrock import (
+                BedrockInstrumentor as Instrumentor,  # type: ignore[assignment]
+            )
     elif config == "official" and provider == "bedrock":
-        from opentelemetry.instrumentation.botocore import BotocoreInstrumentor as Instrumentor  # type: ignore[assignment]
+        from opentelemetry.instrumentation.botocore import (
+            BotocoreInstrumentor as Instrumentor,  # type: ignore[assignment]
+        )
     elif config == "openllmetry":
         if provider == "groq":
-            from opentelemetry.instrumentation.groq import GroqInstrumentor as Instrumentor  # type: ignore[assignment]
+            from opentelemetry.instrumentation.groq import (
+                GroqInstrumentor as Instrumentor,  # type: ignore[assignment]
+            )
         else:
-            from opentelemetry.instrumentation.bedrock import BedrockInstrumentor as Instrumentor  # type: ignore[assignment]
+            from opentelemetry.instrumentation.bedrock import (
+                BedrockInstrumentor as Instrumentor,  # type: ignore[assignment]
+            )
     elif config in ("bare", "floor"):
         return
     else:
@@ -44,7 +52,6 @@ def _instrument(provider: str, config: str) -> None:
 def _groq_client() -> Any:
     import groq
     import httpx
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport
 
     return groq.Groq(base_url="http://local", api_key="x", max_retries=0, http_client=httpx.Client(transport=LocalLLMTransport()))
@@ -52,7 +59,6 @@ def _groq_client() -> Any:
 
 def _bedrock_client() -> Any:
     import boto3
-
     from llm_otel_tools.local_llm.bedrock import install_in_process
 
     client = boto3.client("bedrock-runtime", region_name="us-east-1", endpoint_url="http://local",
@@ -85,10 +91,9 @@ def _bare(provider: str, client: Any, stream: bool) -> Callable[[], Any]:
 
 def _floor(provider: str, client: Any, stream: bool) -> Callable[[], Any]:
     """The bare call plus, by hand, a span with llm_otel's attributes and its metric points."""
+    from llm_otel import _semconv as sc
     from opentelemetry import metrics, trace
     from opentelemetry.trace import SpanKind
-
-    from llm_otel import _semconv as sc
 
     tracer, meter = trace.get_tracer("floor"), metrics.get_meter("floor")
     duration = meter.create_histogram(sc.METRIC_OPERATION_DURATION, unit="s", explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS))

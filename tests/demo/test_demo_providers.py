@@ -6,9 +6,8 @@ from __future__ import annotations
 import os
 
 import httpx
-import pytest
-
 import llm_otel._semconv as sc
+import pytest
 from llm_otel.instrumentors.groq import GroqInstrumentor
 from llm_otel.instrumentors.litellm import LiteLLMInstrumentor
 from llm_otel.instrumentors.openai import OpenAIInstrumentor

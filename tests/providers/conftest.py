@@ -11,7 +11,6 @@ import groq
 import openai
 import pytest
 from botocore.config import Config
-
 from llm_otel.instrumentors.anthropic import AnthropicInstrumentor
 from llm_otel.instrumentors.bedrock import BedrockInstrumentor
 from llm_otel.instrumentors.groq import GroqInstrumentor

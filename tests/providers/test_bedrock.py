@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 
 import botocore.client
-import pytest
-from opentelemetry.trace import SpanKind, StatusCode
-
 import llm_otel
 import llm_otel._semconv as sc
+import pytest
 from llm_otel.instrumentors.bedrock import BedrockInstrumentor
+from opentelemetry.trace import SpanKind, StatusCode
 
 SONNET = "anthropic.claude-3-5-sonnet-20240620-v1:0"
 NOVA = "amazon.nova-lite-v1:0"

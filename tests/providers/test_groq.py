@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 
 import groq
-import pytest
-from opentelemetry.trace import StatusCode
-
 import llm_otel
 import llm_otel._semconv as sc
+import pytest
 from llm_otel.instrumentors.groq import GroqInstrumentor
+from opentelemetry.trace import StatusCode
 
 MODEL = "llama-3.3-70b-versatile"
 WEATHER = {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}}}

@@ -13,14 +13,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import litellm
 import pytest
-from opentelemetry.trace import StatusCode
-
 from llm_otel.instrumentors.litellm import LiteLLMInstrumentor
+from opentelemetry.trace import StatusCode
 
 MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "aws.bedrock": "amazon.nova-lite-v1:0",
          "groq": "llama-3.3-70b-versatile"}

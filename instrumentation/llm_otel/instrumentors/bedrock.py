@@ -275,13 +275,13 @@ class _Failed(io.RawIOBase):
 
 
 def _read_invoke(result: Any) -> _Read | None:
-    body = result.get("body") if isinstance(result, dict) else None
+    body: Any = result.get("body") if isinstance(result, dict) else None
     if type(body).__name__ != "StreamingBody":
         return None
-    streaming_body = type(body)
+    streaming_body: Any = type(body)
     try:
         data = body.read()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - whatever the read raised, the caller gets it on read()
         result["body"] = streaming_body(_Failed(exc), None)
         return _Read(None, exc)
     result["body"] = streaming_body(io.BytesIO(data), len(data))
@@ -397,7 +397,7 @@ def _make_api_call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: d
     try:
         operation, params = (args + (None, None))[:2] if args else (kwargs.get("operation_name"), kwargs.get("api_params"))
         wrapper = _WRAPPERS.get(operation) if instance.meta.service_model.service_name == _SERVICE else None
-    except Exception:  # an unexpected call shape: not ours to observe
+    except Exception:  # noqa: BLE001 - an unexpected call shape: not ours to observe
         wrapper = None
     if wrapper is None or not isinstance(params, dict):
         return wrapped(*args, **kwargs)

@@ -28,7 +28,12 @@ from llm_otel import _semconv as sc
 from llm_otel._llm import LLMInvocation
 from llm_otel.instrumentors import openai as _openai
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
-from llm_otel.instrumentors._wrap import StreamObserver, Translator, async_wrapper, sync_wrapper
+from llm_otel.instrumentors._wrap import (
+    StreamObserver,
+    Translator,
+    async_wrapper,
+    sync_wrapper,
+)
 
 _STREAM_MODULE = "litellm.litellm_core_utils.streaming_handler"
 _STREAM_CLASS = "CustomStreamWrapper"
@@ -52,7 +57,7 @@ def _route(kwargs: dict[str, Any]) -> tuple[str, str | None]:
 
         model, provider = get_llm_provider(model=model, custom_llm_provider=kwargs.get("custom_llm_provider"),
                                            api_base=kwargs.get("api_base"))[:2]
-    except Exception:
+    except Exception:  # noqa: BLE001 - LiteLLM could not route it: read the prefix
         provider, _, rest = model.partition("/")
         model = rest or model
     if provider == "bedrock":

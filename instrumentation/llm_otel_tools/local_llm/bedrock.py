@@ -442,8 +442,9 @@ def install_in_process(client: Any, config: LocalLLMConfig | None = None) -> Non
 
     def send(request: Any, **_: Any) -> Any:
         headers = {k.lower(): (v.decode() if isinstance(v, bytes) else v) for k, v in request.headers.items()}
-        body = request.body if isinstance(request.body, bytes) else (request.body or b"").encode()
+        raw = request.body or b""
+        body = raw if isinstance(raw, bytes) else str(raw).encode()
         reply = engine.handle(request.method, urlsplit(request.url).path, headers, body, cfg)
-        return AWSResponse(request.url, reply.status, reply.headers, _Raw(reply.events if reply.is_stream else [reply.body]))
+        return AWSResponse(request.url, reply.status, reply.headers, _Raw(reply.events or [] if reply.is_stream else [reply.body]))
 
     client.meta.events.register("before-send.bedrock-runtime.*", send)
