@@ -214,3 +214,22 @@ def test_uninstrument_restores_botocore_exactly(otel_capture):
     assert botocore.client.BaseClient._make_api_call is not original
     BedrockInstrumentor().uninstrument()
     assert botocore.client.BaseClient._make_api_call is original
+
+
+@pytest.mark.parametrize("official_first", [True, False], ids=["official-instrumented-first", "official-instrumented-last"])
+def test_official_botocore_instrumentation_records_the_call_once(instrumented, bedrock_client, official_first):
+    from opentelemetry.instrumentation.botocore import BotocoreInstrumentor
+
+    ours = BedrockInstrumentor()
+    if official_first:
+        ours.uninstrument()
+    BotocoreInstrumentor().instrument(tracer_provider=instrumented.tracer_provider, meter_provider=instrumented.meter_provider)
+    if official_first:
+        ours.instrument()
+    try:
+        bedrock_client.converse(modelId=NOVA, messages=_user("hi"))
+    finally:
+        BotocoreInstrumentor().uninstrument()
+    [span] = instrumented.spans  # whichever wraps outside, the call is one span: the official one
+    assert span.instrumentation_scope.name.startswith("opentelemetry.instrumentation.botocore")
+    assert instrumented.metric_points(sc.METRIC_COST) == []  # and no llm_otel metric points for it

@@ -392,6 +392,13 @@ TRANSLATORS = {
 _WRAPPERS = {operation: sync_wrapper(translator) for operation, translator in TRANSLATORS.items()}
 
 
+def _records_itself(wrapped: Any) -> bool:
+    """True when the next wrapper is the official botocore instrumentation, which records Bedrock calls
+    itself: then it, not llm_otel, records this call (it never checks for an open span, so ours would be a second)."""
+    inner = getattr(wrapped, "_self_wrapper", None)
+    return inner is not None and getattr(inner, "__module__", "").startswith("opentelemetry.instrumentation.botocore")
+
+
 def _make_api_call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``BaseClient._make_api_call(operation_name, api_params)``: Bedrock runtime calls go through the shared wrapper."""
     try:
@@ -399,7 +406,7 @@ def _make_api_call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: d
         wrapper = _WRAPPERS.get(operation) if instance.meta.service_model.service_name == _SERVICE else None
     except Exception:  # noqa: BLE001 - an unexpected call shape: not ours to observe
         wrapper = None
-    if wrapper is None or not isinstance(params, dict):
+    if wrapper is None or not isinstance(params, dict) or _records_itself(wrapped):
         return wrapped(*args, **kwargs)
     return wrapper(lambda **_: wrapped(*args, **kwargs), instance, (), params)
 
