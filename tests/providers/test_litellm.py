@@ -122,3 +122,19 @@ def test_instrumenting_does_not_import_litellm():
     proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=300,
                           env={**__import__("os").environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
     assert proc.stdout.strip().endswith("ok"), proc.stderr
+
+
+@pytest.mark.parametrize("prompt", ["hi", "hi cachewrite"], ids=["cache-read", "cache-write"])
+def test_cache_tokens_and_cost_through_litellm(lite, llm_server, prompt):
+    reply = litellm.completion(messages=[{"role": "system", "content": "You are a careful assistant. " * 20},
+                                         {"role": "user", "content": prompt}], **routes(llm_server)["anthropic"])
+    usage = reply.usage
+    read, written = usage.cache_read_input_tokens, usage.cache_creation_input_tokens
+    assert read + written > 0 and read * written == 0
+    attrs = lite.spans[0].attributes
+    assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == usage.prompt_tokens  # LiteLLM already counts cached tokens in
+    assert attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == read
+    assert attrs.get(sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS, 0) == written
+    uncached = usage.prompt_tokens - read - written  # Claude Haiku 4.5: $1 input, $5 output, $0.10 read, $1.25 write
+    expected = (uncached * 1 + read * 0.1 + written * 1.25 + usage.completion_tokens * 5) / 1e6
+    assert attrs[sc.LLM_OTEL_COST_USD] == pytest.approx(expected)
