@@ -485,7 +485,8 @@ def report(results: dict[str, list[dict]], stream: bool, args) -> dict[str, floa
         cpu_over = f"{cpu[c] - bare_cpu:+8.1f}" if bare_cpu is not None else f"{'-':>8s}"
         names = ",".join(sorted(last["span_names"])) or "-"
         metrics_ = ",".join(f"{k}({v})" if v > 1 else k for k, v in sorted(last["metric_points"].items())) or "-"
-        print(f"{LABELS.get(c, c):22s} {med[c]:8.1f} {min(values):7.1f} {max(values):7.1f} {overhead} "
+        label = "official botocore" if c == "official" and args.provider == "bedrock" else LABELS.get(c, c)
+        print(f"{label:22s} {med[c]:8.1f} {min(values):7.1f} {max(values):7.1f} {overhead} "
               f"{cpu[c]:8.1f} {cpu_over}   {last['spans'] / calls:10.2f} {last['span_attributes']:5d} "
               f"{last['histogram_measurements_per_call']:9.1f} {last['log_records']:5d}  {names}; {metrics_}")
     overheads = {c: med[c] - bare for c in med} if bare is not None else {}
