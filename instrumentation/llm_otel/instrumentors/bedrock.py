@@ -281,7 +281,7 @@ def _read_invoke(result: Any) -> _Read | None:
     streaming_body: Any = type(body)
     try:
         data = body.read()
-    except Exception as exc:  # noqa: BLE001 - whatever the read raised, the caller gets it on read()
+    except Exception as exc:  # whatever the read raised, the caller gets it on read()
         result["body"] = streaming_body(_Failed(exc), None)
         return _Read(None, exc)
     result["body"] = streaming_body(io.BytesIO(data), len(data))
@@ -402,9 +402,9 @@ def _records_itself(wrapped: Any) -> bool:
 def _make_api_call(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``BaseClient._make_api_call(operation_name, api_params)``: Bedrock runtime calls go through the shared wrapper."""
     try:
-        operation, params = (args + (None, None))[:2] if args else (kwargs.get("operation_name"), kwargs.get("api_params"))
+        operation, params = (*args, None, None)[:2] if args else (kwargs.get("operation_name"), kwargs.get("api_params"))
         wrapper = _WRAPPERS.get(operation) if instance.meta.service_model.service_name == _SERVICE else None
-    except Exception:  # noqa: BLE001 - an unexpected call shape: not ours to observe
+    except Exception:  # an unexpected call shape: not ours to observe
         wrapper = None
     if wrapper is None or not isinstance(params, dict) or _records_itself(wrapped):
         return wrapped(*args, **kwargs)

@@ -57,7 +57,7 @@ def _route(kwargs: dict[str, Any]) -> tuple[str, str | None]:
 
         model, provider = get_llm_provider(model=model, custom_llm_provider=kwargs.get("custom_llm_provider"),
                                            api_base=kwargs.get("api_base"))[:2]
-    except Exception:  # noqa: BLE001 - LiteLLM could not route it: read the prefix
+    except Exception:  # LiteLLM could not route it: read the prefix
         provider, _, rest = model.partition("/")
         model = rest or model
     if provider == "bedrock":
@@ -211,7 +211,7 @@ def _with_keywords(shared: Callable[..., Any]) -> Callable[..., Any]:
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if args:
-            kwargs = {**dict(zip(("model", "messages"), args)), **kwargs}
+            kwargs = {**dict(zip(("model", "messages"), args, strict=False)), **kwargs}
             args = args[2:]
         return shared(wrapped, instance, args, kwargs)
 

@@ -33,6 +33,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import llm_otel
 import openai
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -41,7 +42,6 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from opentelemetry import trace
 from pydantic import BaseModel, Field
 
-import llm_otel
 from llm_otel_tools.demo.providers import DEFAULT_MODELS, chat_client, upstream_errors
 from llm_otel_tools.demo.tools import ProductCatalog, ToolError, make_tools
 from llm_otel_tools.demo.vectorstore import Document, VectorStore, load_corpus

@@ -216,11 +216,11 @@ def _converse_events(plan: _Plan) -> list[tuple[str, dict[str, Any]]]:
         if "toolUse" in block:
             use = block["toolUse"]
             events.append(("contentBlockStart", {"contentBlockIndex": i, "start": {"toolUse": {"toolUseId": use["toolUseId"], "name": use["name"]}}}))
-            for piece in engine._pieces(engine._dumps_args(use["input"])):
-                events.append(("contentBlockDelta", {"contentBlockIndex": i, "delta": {"toolUse": {"input": piece}}}))
+            events.extend(("contentBlockDelta", {"contentBlockIndex": i, "delta": {"toolUse": {"input": piece}}})
+                          for piece in engine._pieces(engine._dumps_args(use["input"])))
         else:
-            for piece in engine._pieces(block["text"]):
-                events.append(("contentBlockDelta", {"contentBlockIndex": i, "delta": {"text": piece}}))
+            events.extend(("contentBlockDelta", {"contentBlockIndex": i, "delta": {"text": piece}})
+                          for piece in engine._pieces(block["text"]))
         events.append(("contentBlockStop", {"contentBlockIndex": i}))
     events.append(("messageStop", {"stopReason": plan.stop}))
     metadata: dict[str, Any] = {"metrics": {"latencyMs": 1}}
