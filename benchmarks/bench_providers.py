@@ -67,6 +67,11 @@ PACKAGES = (
     "opentelemetry-util-genai",
     "opentelemetry-instrumentation-openai",
     "wrapt",
+    "groq",
+    "botocore",
+    "opentelemetry-instrumentation-groq",
+    "opentelemetry-instrumentation-bedrock",
+    "opentelemetry-instrumentation-botocore",
 )
 MODEL = "gpt-4o-mini"
 MESSAGES = [{"role": "user", "content": "Say hello in five words"}]
@@ -294,13 +299,19 @@ def _metric_points(reader) -> tuple[dict[str, int], int]:
     return points, measurements
 
 
-def run_worker(config: str, calls: int, warmup: int, stream: bool, profile: bool) -> None:
+def run_worker(config: str, calls: int, warmup: int, stream: bool, profile: bool, provider: str = "openai") -> None:
     import gc
 
     exporter, reader, logs = _sdk_globals()
-    _instrument(config)
-    client = _client()
-    call = _floor_call(client, stream) if config == "floor" else _bare_call(client, stream)
+    if provider != "openai":  # Groq and Bedrock workers: benchmarks/bench_bedrock_groq.py
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_bedrock_groq import worker_call
+
+        call = worker_call(provider, config, stream)
+    else:
+        _instrument(config)
+        client = _client()
+        call = _floor_call(client, stream) if config == "floor" else _bare_call(client, stream)
 
     for _ in range(warmup):
         call()
@@ -385,7 +396,7 @@ def worker_env() -> dict[str, str]:
 def run_one(python: str, config: str, args, stream: bool) -> dict:
     calls = args.stream_calls if stream else args.calls
     cmd = [python, str(Path(__file__).resolve()), "--worker", config,
-           "--calls", str(calls), "--warmup", str(args.warmup)]
+           "--calls", str(calls), "--warmup", str(args.warmup), "--provider", args.provider]
     if stream:
         cmd.append("--stream")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=worker_env(), cwd=str(ROOT))
@@ -458,7 +469,9 @@ def run_table(python: str, args, stream: bool, configs: list[str]) -> dict[str, 
 def report(results: dict[str, list[dict]], stream: bool, args) -> dict[str, float]:
     calls = args.stream_calls if stream else args.calls
     kind = "streaming (whole stream consumed)" if stream else "non-streaming"
-    print(f"\n## chat.completions.create, {kind}: {args.rounds} rounds x {calls} calls "
+    call_name = {"openai": "chat.completions.create", "groq": "groq chat.completions.create",
+                 "bedrock": "bedrock-runtime converse"}[args.provider]
+    print(f"\n## {call_name}, {kind}: {args.rounds} rounds x {calls} calls "
           f"(+{args.warmup} warmup) per config, one process each; medians of per-worker means, us/call")
     med = {c: statistics.median(x["us"] for x in runs) for c, runs in results.items()}
     cpu = {c: statistics.median(x["cpu_us"] for x in runs) for c, runs in results.items()}
@@ -472,7 +485,8 @@ def report(results: dict[str, list[dict]], stream: bool, args) -> dict[str, floa
         cpu_over = f"{cpu[c] - bare_cpu:+8.1f}" if bare_cpu is not None else f"{'-':>8s}"
         names = ",".join(sorted(last["span_names"])) or "-"
         metrics_ = ",".join(f"{k}({v})" if v > 1 else k for k, v in sorted(last["metric_points"].items())) or "-"
-        print(f"{LABELS.get(c, c):22s} {med[c]:8.1f} {min(values):7.1f} {max(values):7.1f} {overhead} "
+        label = "official botocore" if c == "official" and args.provider == "bedrock" else LABELS.get(c, c)
+        print(f"{label:22s} {med[c]:8.1f} {min(values):7.1f} {max(values):7.1f} {overhead} "
               f"{cpu[c]:8.1f} {cpu_over}   {last['spans'] / calls:10.2f} {last['span_attributes']:5d} "
               f"{last['histogram_measurements_per_call']:9.1f} {last['log_records']:5d}  {names}; {metrics_}")
     overheads = {c: med[c] - bare for c in med} if bare is not None else {}
@@ -510,13 +524,15 @@ def main() -> None:
     parser.add_argument("--python", help="interpreter that already has the peers installed (skips .venv-bench/)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
     parser.add_argument("--no-stream", action="store_true", help="skip the streaming table")
+    parser.add_argument("--provider", default="openai", choices=["openai", "groq", "bedrock"],
+                        help="SDK under test (groq/bedrock: official = botocore's instrumentation, Bedrock only)")
     parser.add_argument("--worker", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--stream", action="store_true", help="(worker) streaming call")
     parser.add_argument("--profile", action="store_true", help="(worker) cProfile the timed loop to stderr")
     args = parser.parse_args()
 
     if args.worker:
-        run_worker(args.worker, args.calls, args.warmup, args.stream, args.profile)
+        run_worker(args.worker, args.calls, args.warmup, args.stream, args.profile, args.provider)
         return
 
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]

@@ -297,3 +297,8 @@ HW_GPU_TASK: Final = "hw.gpu.task"
 # Compute spent serving a self-hosted model (no convention exists): CPU-seconds and GPU-seconds per model.
 METRIC_MODEL_CPU_TIME: Final = "llm_otel.model.cpu.time"
 METRIC_MODEL_GPU_TIME: Final = "llm_otel.model.gpu.time"
+
+# -- providers: AWS Bedrock, Groq, LiteLLM (issue 11) --
+PROVIDER_AWS_BEDROCK: Final = "aws.bedrock"
+PROVIDER_GROQ: Final = "groq"
+AWS_BEDROCK_GUARDRAIL_ID: Final = "aws.bedrock.guardrail.id"

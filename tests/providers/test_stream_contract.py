@@ -1,7 +1,8 @@
 """The stream contract, as ONE matrix every streaming path runs through.
 
 For each path (OpenAI chat sync/async, OpenAI Responses sync, Anthropic messages
-sync/async, Anthropic ``messages.stream()`` sync/async) the span ends exactly once, with
+sync/async, Anthropic ``messages.stream()`` sync/async, Bedrock ConverseStream and
+InvokeModelWithResponseStream, Groq sync/async, LiteLLM sync/async) the span ends exactly once, with
 what was seen, when the stream is: fully consumed; broken off and closed; left early
 from a ``with`` block; failed mid-stream by the server; failed by the consumer's own
 code; cancelled (async paths); dropped unconsumed and garbage-collected.
@@ -11,13 +12,19 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
+import litellm
 import pytest
+from llm_otel.instrumentors.litellm import LiteLLMInstrumentor
 from opentelemetry.trace import StatusCode
 
-MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5"}
+MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "aws.bedrock": "amazon.nova-lite-v1:0",
+         "groq": "llama-3.3-70b-versatile"}
+BEDROCK_CLAUDE = "us.anthropic.claude-3-5-sonnet-20240620-v1:0"
 SLOW_CHUNKS = {"x-llm-chunk-delay-ms": "100"}
 EARLY = 8  # items read before stopping: past the envelope events, into the text deltas
 
@@ -58,6 +65,7 @@ class Path:
     provider: str
     is_async: bool
     opener: Callable[..., Any]  # (clients, prompt, headers) -> awaitable Handle
+    has_response_id: bool = True  # Bedrock's Converse has none
 
     async def open(self, clients, prompt="tell me a story", headers=None) -> Handle:
         return await self.opener(clients, prompt, headers or {})
@@ -107,6 +115,56 @@ async def _anthropic_helper_async(c, prompt, headers):
     return Handle(stream, True, lambda: manager.__aexit__(None, None, None))
 
 
+def _bedrock_call(client, headers, method, **params):
+    """A boto3 call with extra request headers (botocore's event system is how boto3 adds them)."""
+    def add(request, **_):
+        for name, value in headers.items():
+            request.headers[name] = value
+
+    client.meta.events.register_first("before-sign.bedrock-runtime.*", add)
+    try:
+        return getattr(client, method)(**params)
+    finally:
+        client.meta.events.unregister("before-sign.bedrock-runtime.*", add)
+
+
+async def _bedrock_converse(c, prompt, headers):
+    events = _bedrock_call(c["bedrock"], headers, "converse_stream", modelId=MODEL["aws.bedrock"],
+                           messages=[{"role": "user", "content": [{"text": prompt}]}])["stream"]
+    return Handle(iter(events), False, events.close)
+
+
+async def _bedrock_invoke(c, prompt, headers):
+    body = json.dumps({"anthropic_version": "bedrock-2023-05-31", "max_tokens": 200, "messages": _messages(prompt)})
+    events = _bedrock_call(c["bedrock"], headers, "invoke_model_with_response_stream", modelId=BEDROCK_CLAUDE, body=body)["body"]
+    return Handle(iter(events), False, events.close)
+
+
+async def _groq_sync(c, prompt, headers):
+    return Handle(c["groq"].chat.completions.create(model=MODEL["groq"], messages=_messages(prompt), stream=True,
+                                                    extra_headers=headers), False)
+
+
+async def _groq_async(c, prompt, headers):
+    stream = await c["agroq"].chat.completions.create(model=MODEL["groq"], messages=_messages(prompt), stream=True,
+                                                      extra_headers=headers)
+    return Handle(stream, True)
+
+
+def _litellm_route(c):
+    return {"model": "anthropic/claude-haiku-4-5", "api_base": c["server"].base_url, "api_key": "sk-test", "max_tokens": 200,
+            "stream": True, "stream_options": {"include_usage": True}, "num_retries": 0}
+
+
+async def _litellm_sync(c, prompt, headers):
+    return Handle(litellm.completion(messages=_messages(prompt), extra_headers=headers, **_litellm_route(c)), False)
+
+
+async def _litellm_async(c, prompt, headers):
+    stream = await litellm.acompletion(messages=_messages(prompt), extra_headers=headers, **_litellm_route(c))
+    return Handle(stream, True, stream.aclose)
+
+
 PATHS = [
     Path("openai-chat-sync", "openai", False, _openai_sync),
     Path("openai-chat-async", "openai", True, _openai_async),
@@ -115,13 +173,25 @@ PATHS = [
     Path("anthropic-async", "anthropic", True, _anthropic_async),
     Path("anthropic-helper-sync", "anthropic", False, _anthropic_helper_sync),
     Path("anthropic-helper-async", "anthropic", True, _anthropic_helper_async),
+    Path("bedrock-converse-stream", "aws.bedrock", False, _bedrock_converse, has_response_id=False),
+    Path("bedrock-invoke-stream", "aws.bedrock", False, _bedrock_invoke),
+    Path("groq-sync", "groq", False, _groq_sync),
+    Path("groq-async", "groq", True, _groq_async),
+    Path("litellm-sync", "anthropic", False, _litellm_sync),
+    Path("litellm-async", "anthropic", True, _litellm_async),
 ]
 
 
 @pytest.fixture
-def clients(openai_client, async_openai_client, anthropic_client, async_anthropic_client):
-    return {"openai": openai_client, "aopenai": async_openai_client,
-            "anthropic": anthropic_client, "aanthropic": async_anthropic_client}
+def clients(instrumented, llm_server, openai_client, async_openai_client, anthropic_client, async_anthropic_client,
+            bedrock_client, groq_client, async_groq_client):
+    LiteLLMInstrumentor().instrument()
+    try:
+        yield {"openai": openai_client, "aopenai": async_openai_client,
+               "anthropic": anthropic_client, "aanthropic": async_anthropic_client,
+               "bedrock": bedrock_client, "groq": groq_client, "agroq": async_groq_client, "server": llm_server}
+    finally:
+        LiteLLMInstrumentor().uninstrument()
 
 
 def _the_span(capture, path: Path):
@@ -153,7 +223,7 @@ async def test_fully_consumed(instrumented, clients, path):
     assert span.attributes["llm_otel.stream.chunks"] >= span.attributes["gen_ai.usage.output_tokens"] > 0
     assert span.attributes["gen_ai.usage.input_tokens"] == 4  # "tell me a story"
     assert span.attributes["gen_ai.response.finish_reasons"] in (("stop",), ("end_turn",))
-    assert span.attributes["gen_ai.response.id"]
+    assert span.attributes.get("gen_ai.response.id") or not path.has_response_id
     assert instrumented.metric_point("gen_ai.client.token.usage", {"gen_ai.token.type": "output"}).value > 0
     chunks = span.attributes["llm_otel.stream.chunks"]
     assert instrumented.metric_point("gen_ai.client.operation.time_per_output_chunk").count == chunks - 1

@@ -16,6 +16,9 @@ KNOWN = {
     "llm_otel_openai": ("openai", "llm_otel.instrumentors.openai:OpenAIInstrumentor"),
     "llm_otel_anthropic": ("anthropic", "llm_otel.instrumentors.anthropic:AnthropicInstrumentor"),
     "llm_otel_gpu": ("pynvml", "llm_otel.gpu:GPUMetricsInstrumentor"),  # nvidia-ml-py; silent without a GPU
+    "llm_otel_bedrock": ("botocore", "llm_otel.instrumentors.bedrock:BedrockInstrumentor"),
+    "llm_otel_groq": ("groq", "llm_otel.instrumentors.groq:GroqInstrumentor"),
+    "llm_otel_litellm": ("litellm", "llm_otel.instrumentors.litellm:LiteLLMInstrumentor"),
 }
 
 

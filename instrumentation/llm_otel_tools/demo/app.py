@@ -33,6 +33,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import llm_otel
 import openai
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -41,7 +42,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from opentelemetry import trace
 from pydantic import BaseModel, Field
 
-import llm_otel
+from llm_otel_tools.demo.providers import DEFAULT_MODELS, chat_client, upstream_errors
 from llm_otel_tools.demo.tools import ProductCatalog, ToolError, make_tools
 from llm_otel_tools.demo.vectorstore import Document, VectorStore, load_corpus
 
@@ -70,7 +71,8 @@ class DemoSettings:
 
     openai_base_url: str | None = None  # OPENAI_BASE_URL (None: the SDK's default, api.openai.com)
     openai_api_key: str | None = None  # OPENAI_API_KEY
-    model: str = "gpt-4o-mini"  # LLM_OTEL_DEMO_MODEL
+    model: str = "gpt-4o-mini"  # LLM_OTEL_DEMO_MODEL (default: the provider's default model)
+    provider: str = "openai"  # LLM_OTEL_DEMO_PROVIDER: where chat calls go (openai, groq, bedrock; see demo.providers)
     embedding_model: str = "text-embedding-3-small"  # LLM_OTEL_DEMO_EMBEDDING_MODEL
     embedding_dimensions: int = 512  # LLM_OTEL_DEMO_EMBEDDING_DIMENSIONS
     max_retries: int = 0  # LLM_OTEL_DEMO_MAX_RETRIES: 0 so every failure shows as it happens
@@ -84,7 +86,8 @@ class DemoSettings:
         return cls(
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             openai_api_key=env.get("OPENAI_API_KEY") or None,
-            model=env.get("LLM_OTEL_DEMO_MODEL") or cls.model,
+            provider=env.get("LLM_OTEL_DEMO_PROVIDER") or cls.provider,
+            model=env.get("LLM_OTEL_DEMO_MODEL") or DEFAULT_MODELS.get(env.get("LLM_OTEL_DEMO_PROVIDER") or "", cls.model),
             embedding_model=env.get("LLM_OTEL_DEMO_EMBEDDING_MODEL") or cls.embedding_model,
             embedding_dimensions=int(env.get("LLM_OTEL_DEMO_EMBEDDING_DIMENSIONS") or cls.embedding_dimensions),
             max_retries=int(env.get("LLM_OTEL_DEMO_MAX_RETRIES") or cls.max_retries),
@@ -147,6 +150,8 @@ class UpstreamError(Exception):
 class CallLog:
     """The model calls one request made (``llm_calls`` in every response body)."""
 
+    errors: tuple[type[BaseException], ...] = (openai.OpenAIError,)  # the SDK errors that are upstream failures
+
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
 
@@ -165,7 +170,7 @@ class CallLog:
         """
         try:
             result = await request
-        except openai.OpenAIError as exc:
+        except self.errors as exc:
             self.failed(operation, model, exc)
             raise UpstreamError(exc) from exc
         if stream:
@@ -219,6 +224,9 @@ class DemoService:
     def __init__(self, settings: DemoSettings, client: openai.AsyncOpenAI | None = None) -> None:
         self.settings = settings
         self.client = client or settings.client()
+        root = (settings.openai_base_url or "").removesuffix("/").removesuffix("/v1") or None
+        self.chat = chat_client(settings.provider, root, settings.openai_api_key, settings.max_retries, settings.timeout_s) or self.client
+        CallLog.errors = upstream_errors(settings.provider)
         self.corpus: list[Document] = load_corpus()
         self.store = VectorStore(settings.embedding_dimensions)
         self.catalog = ProductCatalog()
@@ -258,12 +266,12 @@ class DemoService:
             kwargs["max_tokens"] = body.max_tokens
         if body.stream:
             # Errors before the first chunk (HTTP 4xx/5xx) surface here, as a JSON error.
-            stream = await log.call("chat", model, self.client.chat.completions.create(
+            stream = await log.call("chat", model, self.chat.chat.completions.create(
                 **kwargs, stream=True, stream_options={"include_usage": True}), stream=True)
             trace_id = current_trace_id()
             return StreamingResponse(self._stream(stream, log, model, trace_id), media_type="text/event-stream",
                                      headers={"cache-control": "no-cache", "x-trace-id": trace_id or ""})
-        reply = await log.call("chat", model, self.client.chat.completions.create(**kwargs))
+        reply = await log.call("chat", model, self.chat.chat.completions.create(**kwargs))
         choice = reply.choices[0]
         return _body(request, response=choice.message.content or "", model=reply.model,
                      finish_reason=choice.finish_reason, usage=log.usage())
@@ -275,8 +283,8 @@ class DemoService:
         try:
             async for chunk in stream:
                 response_model = chunk.model or response_model
-                if chunk.usage is not None:
-                    usage = chunk.usage
+                # (LiteLLM's chunks have it only when set; Groq's last chunk has it under x_groq)
+                usage = getattr(chunk, "usage", None) or getattr(getattr(chunk, "x_groq", None), "usage", None) or usage
                 for choice in chunk.choices:
                     if choice.finish_reason:
                         finish_reason = choice.finish_reason
@@ -290,7 +298,7 @@ class DemoService:
             yield _sse("error", {"error": {"type": error.kind, "message": str(exc)}, "trace_id": trace_id, "llm_calls": log.calls})
             return
         finally:
-            close = getattr(stream, "close", None)
+            close = getattr(stream, "aclose", None) or getattr(stream, "close", None)  # LiteLLM's async close is aclose
             if close is not None:
                 await close()
         log.ok("chat", model, response_model, getattr(usage, "prompt_tokens", None), getattr(usage, "completion_tokens", None))
@@ -308,7 +316,7 @@ class DemoService:
                 r.documents = [(h.id, h.score) for h in hits]
             context = "\n".join(f"[{h.id}] {h.title}: {h.text}" for h in hits)
             model = self.settings.model
-            reply = await log.call("chat", model, self.client.chat.completions.create(model=model, messages=[
+            reply = await log.call("chat", model, self.chat.chat.completions.create(model=model, messages=[
                 {"role": "system", "content": f"{RAG_SYSTEM_PROMPT}\n\nDocuments:\n{context}"},
                 {"role": "user", "content": body.question},
             ]))
@@ -326,7 +334,7 @@ class DemoService:
         with llm_otel.agent(name=AGENT_NAME, description="shop assistant with a calculator and a price lookup"):
             for step in range(self.settings.agent_max_steps):
                 last = step == self.settings.agent_max_steps - 1  # the last call must answer
-                reply = await log.call("chat", model, self.client.chat.completions.create(
+                reply = await log.call("chat", model, self.chat.chat.completions.create(
                     model=model, messages=messages, tools=definitions, tool_choice="none" if last else "auto"))
                 message = reply.choices[0].message
                 if not message.tool_calls:
@@ -378,6 +386,8 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
         await service.client.close()
+        if service.chat is not service.client:
+            await service.chat.close()
         service.store.close()
         service.catalog.close()
         for hook in on_shutdown:

@@ -92,6 +92,7 @@ HEADER_LATENCY = "x-llm-latency-ms"
 HEADER_TTFT = "x-llm-ttft-ms"
 HEADER_CHUNK_DELAY = "x-llm-chunk-delay-ms"
 HEADER_BEHAVIORS = "x-llm-behaviors"
+_GROQ = "x-local-llm-groq"  # internal: the request came in on Groq's /openai/v1 prefix
 # request-dict key through which header-forced behaviours reach the builders
 _BEHAVIOR_KEY = "_llm_behaviors"
 
@@ -985,6 +986,8 @@ def handle(method: str, path: str, headers: Mapping[str, str], body: bytes, conf
     if cfg.fixed_time is not None:
         now = cfg.fixed_time
     route = path.split("?", 1)[0].rstrip("/")
+    if route.startswith("/openai/v1/"):  # Groq's OpenAI-compatible API lives under /openai/v1
+        route, headers = route[len("/openai"):], {**headers, _GROQ: "1"}
     if route.startswith("/v1/") or route == "/v1":
         route = route[3:]
     is_anthropic = route.startswith("/messages") or "anthropic-version" in headers
@@ -996,7 +999,12 @@ def handle(method: str, path: str, headers: Mapping[str, str], body: bytes, conf
         "chunk_delay_ms": _ms(headers, HEADER_CHUNK_DELAY, cfg.chunk_delay_ms),
     }
     try:
-        reply = _dispatch(method, route, headers, body, cfg, now, body_hash, is_anthropic, timing, rid)
+        if route.startswith("/model/"):  # AWS Bedrock runtime (own wire format module)
+            from . import bedrock
+
+            reply = bedrock.handle(method, route, headers, body, cfg)
+        else:
+            reply = _dispatch(method, route, headers, body, cfg, now, body_hash, is_anthropic, timing, rid)
     except _HTTPError as err:
         reply = _error_reply(is_anthropic, err.status, err.kind, err.message, err.code, err.param, rid)
     if reply.status >= 400 and is_anthropic:
@@ -1064,6 +1072,9 @@ def _dispatch(method: str, route: str, headers: Mapping[str, str], body: bytes, 
     else:
         result = anthropic_events(req, cfg, body_hash=body_hash) if stream else anthropic_message(req, cfg, body_hash=body_hash)
 
+    if kind == "chat" and stream and _GROQ in headers and "nousage" not in trig:
+        # Groq reports a stream's usage on its last chunk under x_groq (its SDK has no stream_options)
+        result[-1]["x_groq"] = {"id": rid, "usage": chat_completion(req, cfg, now=now, body_hash=body_hash)["usage"]}
     if not stream:
         if "malformed" in trig:
             return Reply(200, {"content-type": "application/json"}, b'{"id": "malformed", "object": ' + b"<<not json>>")
