@@ -177,3 +177,10 @@ METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset(
         LLM_OTEL_FEEDBACK_LABEL,
     }
 )
+
+# -- providers: google-genai, mistralai, ollama, cohere (issue 11) --
+PROVIDER_GCP_GEMINI: Final = "gcp.gemini"
+PROVIDER_GCP_VERTEX_AI: Final = "gcp.vertex_ai"
+PROVIDER_MISTRAL_AI: Final = "mistral_ai"
+PROVIDER_OLLAMA: Final = "ollama"
+PROVIDER_COHERE: Final = "cohere"

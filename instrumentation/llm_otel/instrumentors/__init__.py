@@ -15,6 +15,10 @@ _log = logging.getLogger("llm_otel")
 KNOWN = {
     "llm_otel_openai": ("openai", "llm_otel.instrumentors.openai:OpenAIInstrumentor"),
     "llm_otel_anthropic": ("anthropic", "llm_otel.instrumentors.anthropic:AnthropicInstrumentor"),
+    "llm_otel_google_genai": ("google.genai", "llm_otel.instrumentors.google_genai:GoogleGenAIInstrumentor"),
+    "llm_otel_mistralai": ("mistralai", "llm_otel.instrumentors.mistralai:MistralAIInstrumentor"),
+    "llm_otel_ollama": ("ollama", "llm_otel.instrumentors.ollama:OllamaInstrumentor"),
+    "llm_otel_cohere": ("cohere", "llm_otel.instrumentors.cohere:CohereInstrumentor"),
 }
 
 
