@@ -1,7 +1,8 @@
 """Mistral's chat and embeddings API (``/v1/chat/completions``, ``/v1/embeddings``), served
 under the ``/mistral`` prefix so it does not clash with OpenAI's identical paths
 (``Mistral(server_url=srv.mistral_base_url)``). Same answers as OpenAI; differences from it:
-streams always end with usage on the finish chunk (no ``stream_options``), no OpenAI-only
+streams always end with usage on the finish chunk (no ``stream_options``), tool calls come
+whole in one delta, no OpenAI-only
 fields, errors as ``{"object": "error", "message", "type", "code"}``."""
 
 from __future__ import annotations
@@ -29,7 +30,17 @@ def _strip(obj: dict[str, Any]) -> dict[str, Any]:
 
 def _chunks(req: dict[str, Any], cfg: LocalLLMConfig, now: int, body_hash: str) -> list[Any]:
     chunks = engine.chat_completion_chunks({**req, "stream_options": {"include_usage": True}}, cfg, now=now, body_hash=body_hash)
-    out = [_strip({k: v for k, v in c.items() if k != "usage" or v is not None}) for c in chunks]
+    out, calls = [], {}
+    for chunk in chunks:
+        delta = chunk["choices"][0]["delta"] if chunk["choices"] else {}
+        pieces = [c for c in delta.get("tool_calls") or () if "id" not in c]
+        if pieces:  # Mistral sends each tool call whole, in one delta
+            for piece in pieces:
+                calls[piece["index"]]["function"]["arguments"] += piece["function"]["arguments"]
+            continue
+        for call in delta.get("tool_calls") or ():
+            calls[call["index"]] = call
+        out.append(_strip({k: v for k, v in chunk.items() if k != "usage" or v is not None}))
     if out and not out[-1]["choices"]:  # usage travels on the finish chunk
         usage = out.pop()["usage"]
         out[-1]["usage"] = usage
