@@ -96,9 +96,9 @@ def async_ollama_client(llm_server):
 
 @pytest.fixture  # not shared: a ClientV2 binds chat/chat_stream when built, so build it after instrumenting
 def cohere_client(llm_server):
-    return cohere.ClientV2(api_key="test-key", base_url=llm_server.base_url)
+    return cohere.ClientV2(api_key="test-key", base_url=llm_server.base_url, max_retries=0)
 
 
 @pytest.fixture
 def async_cohere_client(llm_server):
-    return cohere.AsyncClientV2(api_key="test-key", base_url=llm_server.base_url)
+    return cohere.AsyncClientV2(api_key="test-key", base_url=llm_server.base_url, max_retries=0)
