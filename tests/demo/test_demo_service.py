@@ -416,3 +416,33 @@ def test_serve_module_runs_the_service_and_flushes_on_sigterm(llm_server, tmp_pa
     chat_spans = len(re.findall(r'"name": "chat [^"]+"', exported))
     assert chat_spans == summary.chat_calls() > 0
     assert '"service.name": "llm-otel-demo"' in exported
+
+
+@pytest.mark.parametrize("provider", ["gemini", "vertex_ai", "mistral", "ollama", "cohere"])
+async def test_the_demo_runs_on_another_provider_sdk(llm_server, otel_capture, provider):
+    """LLM_OTEL_DEMO_PROVIDER points the service at another SDK through the local LLM; its instrumentor traces it."""
+    from llm_otel.instrumentors import KNOWN, instrument_installed
+    from llm_otel_tools.demo.providers import MODELS
+
+    settings = DemoSettings.from_env({"OPENAI_BASE_URL": llm_server.openai_base_url, "LLM_OTEL_DEMO_PROVIDER": provider})
+    done = instrument_installed()
+    try:
+        app = create_app(settings, tracer_provider=otel_capture.tracer_provider, meter_provider=otel_capture.meter_provider)
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo", timeout=30) as c:
+            assert (await c.post("/generate", json={"prompt": "hello there"})).status_code == 200
+            streamed = await c.post("/generate", json={"prompt": "hello there", "stream": True})
+            assert "event: done" in streamed.text
+            rag = await c.post("/rag", json={"question": "How do I export traces?"})
+            assert rag.status_code == 200 and rag.json()["sources"]
+            agent = await c.post("/agent", json={"task": "What is 12 * 7? Use the calculator."})
+            assert agent.status_code == 200 and agent.json()["steps"][0]["tool"] == "calculator"
+            assert (await c.post("/generate", json={"prompt": "ratelimit"})).status_code == 429
+    finally:
+        for name in done:
+            module_name, class_name = KNOWN[name][1].split(":")
+            getattr(__import__(module_name, fromlist=[class_name]), class_name)().uninstrument()
+    model = MODELS[provider][0]
+    inference = [s for s in otel_capture.spans if s.attributes.get("gen_ai.request.model") == model]
+    assert len(inference) >= 6 and {s.attributes["gen_ai.provider.name"] for s in inference} == {
+        {"gemini": "gcp.gemini", "vertex_ai": "gcp.vertex_ai", "mistral": "mistral_ai"}.get(provider, provider)}
+    assert any(s.attributes.get("gen_ai.operation.name") == "embeddings" for s in otel_capture.spans)

@@ -42,6 +42,7 @@ from opentelemetry import trace
 from pydantic import BaseModel, Field
 
 import llm_otel
+from llm_otel_tools.demo import providers
 from llm_otel_tools.demo.tools import ProductCatalog, ToolError, make_tools
 from llm_otel_tools.demo.vectorstore import Document, VectorStore, load_corpus
 
@@ -77,21 +78,27 @@ class DemoSettings:
     timeout_s: float = 60.0  # LLM_OTEL_DEMO_TIMEOUT
     rag_top_k: int = 3
     agent_max_steps: int = 4
+    provider: str = "openai"  # LLM_OTEL_DEMO_PROVIDER: another SDK through the local LLM (demo/providers.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DemoSettings:
         env = os.environ if env is None else env
+        provider = env.get("LLM_OTEL_DEMO_PROVIDER") or cls.provider
+        models = providers.MODELS.get(provider, (cls.model, cls.embedding_model))
         return cls(
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             openai_api_key=env.get("OPENAI_API_KEY") or None,
-            model=env.get("LLM_OTEL_DEMO_MODEL") or cls.model,
-            embedding_model=env.get("LLM_OTEL_DEMO_EMBEDDING_MODEL") or cls.embedding_model,
+            model=env.get("LLM_OTEL_DEMO_MODEL") or models[0],
+            embedding_model=env.get("LLM_OTEL_DEMO_EMBEDDING_MODEL") or models[1],
             embedding_dimensions=int(env.get("LLM_OTEL_DEMO_EMBEDDING_DIMENSIONS") or cls.embedding_dimensions),
             max_retries=int(env.get("LLM_OTEL_DEMO_MAX_RETRIES") or cls.max_retries),
             timeout_s=float(env.get("LLM_OTEL_DEMO_TIMEOUT") or cls.timeout_s),
+            provider=provider,
         )
 
-    def client(self) -> openai.AsyncOpenAI:
+    def client(self) -> Any:
+        if self.provider != "openai":  # the local LLM's root serves every provider's API
+            return providers.ProviderClient(self.provider, (self.openai_base_url or "").removesuffix("/v1"), self.timeout_s)
         return openai.AsyncOpenAI(
             base_url=self.openai_base_url,
             api_key=self.openai_api_key or "sk-not-set",
@@ -136,12 +143,15 @@ class UpstreamError(Exception):
         super().__init__(str(cause))
         self.cause = cause
         self.upstream_status: int | None = getattr(cause, "status_code", None)
-        if isinstance(cause, openai.RateLimitError):
+        if isinstance(cause, openai.RateLimitError) or self.upstream_status == 429 or getattr(cause, "code", None) == 429:
             self.status, self.kind = 429, "upstream_rate_limited"
         elif isinstance(cause, openai.APITimeoutError):
             self.status, self.kind = 504, "upstream_timeout"
         else:
             self.status, self.kind = 502, "upstream_error"
+
+
+_PROVIDER_ERRORS = providers.errors()
 
 
 class CallLog:
@@ -165,7 +175,7 @@ class CallLog:
         """
         try:
             result = await request
-        except openai.OpenAIError as exc:
+        except (openai.OpenAIError, *_PROVIDER_ERRORS) as exc:
             self.failed(operation, model, exc)
             raise UpstreamError(exc) from exc
         if stream:
