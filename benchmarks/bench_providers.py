@@ -294,13 +294,22 @@ def _metric_points(reader) -> tuple[dict[str, int], int]:
     return points, measurements
 
 
-def run_worker(config: str, calls: int, warmup: int, stream: bool, profile: bool) -> None:
+def run_worker(config: str, calls: int, warmup: int, stream: bool, profile: bool, provider: str = "openai") -> None:
     import gc
 
     exporter, reader, logs = _sdk_globals()
-    _instrument(config)
-    client = _client()
-    call = _floor_call(client, stream) if config == "floor" else _bare_call(client, stream)
+    if provider == "openai":
+        _instrument(config)
+        client = _client()
+        call = _floor_call(client, stream) if config == "floor" else _bare_call(client, stream)
+    else:  # the further providers: benchmarks/bench_more_providers.py
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_more_providers as more
+
+        spec = more.SPECS[provider]
+        more.instrument(spec, config)
+        client = spec.client()
+        call = more.floor_call(spec, client, stream) if config == "floor" else more.bare_call(spec, client, stream)
 
     for _ in range(warmup):
         call()
@@ -385,7 +394,7 @@ def worker_env() -> dict[str, str]:
 def run_one(python: str, config: str, args, stream: bool) -> dict:
     calls = args.stream_calls if stream else args.calls
     cmd = [python, str(Path(__file__).resolve()), "--worker", config,
-           "--calls", str(calls), "--warmup", str(args.warmup)]
+           "--calls", str(calls), "--warmup", str(args.warmup), "--provider", args.provider]
     if stream:
         cmd.append("--stream")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=worker_env(), cwd=str(ROOT))
@@ -458,7 +467,7 @@ def run_table(python: str, args, stream: bool, configs: list[str]) -> dict[str, 
 def report(results: dict[str, list[dict]], stream: bool, args) -> dict[str, float]:
     calls = args.stream_calls if stream else args.calls
     kind = "streaming (whole stream consumed)" if stream else "non-streaming"
-    print(f"\n## chat.completions.create, {kind}: {args.rounds} rounds x {calls} calls "
+    print(f"\n## {args.provider if args.provider != 'openai' else 'chat.completions.create'}, {kind}: {args.rounds} rounds x {calls} calls "
           f"(+{args.warmup} warmup) per config, one process each; medians of per-worker means, us/call")
     med = {c: statistics.median(x["us"] for x in runs) for c, runs in results.items()}
     cpu = {c: statistics.median(x["cpu_us"] for x in runs) for c, runs in results.items()}
@@ -513,16 +522,24 @@ def main() -> None:
     parser.add_argument("--worker", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--stream", action="store_true", help="(worker) streaming call")
     parser.add_argument("--profile", action="store_true", help="(worker) cProfile the timed loop to stderr")
+    parser.add_argument("--provider", default="openai", choices=("openai", "gemini", "mistral", "ollama", "cohere"),
+                        help="the SDK under test (default openai; others: benchmarks/bench_more_providers.py; "
+                             "a config without a peer for that SDK is skipped)")
     args = parser.parse_args()
 
     if args.worker:
-        run_worker(args.worker, args.calls, args.warmup, args.stream, args.profile)
+        run_worker(args.worker, args.calls, args.warmup, args.stream, args.profile, args.provider)
         return
 
     configs = [c.strip() for c in args.configs.split(",") if c.strip()]
     unknown = set(configs) - set(CONFIGS)
     if unknown:
         parser.error(f"unknown configs: {', '.join(sorted(unknown))}")
+    if args.provider != "openai":
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_more_providers import SPECS
+
+        configs = [c for c in configs if c in ("bare", "floor") or c in SPECS[args.provider].instrumentors]
     python = args.python or str(ensure_venv())
 
     started = time.time()

@@ -79,7 +79,7 @@ def vertex_client(llm_server):
     return genai.Client(vertexai=True, api_key="test-key", http_options=genai_types.HttpOptions(base_url=llm_server.base_url))
 
 
-@pytest.fixture(scope="session")  # stateless, and slow to build (TLS contexts)
+@pytest.fixture  # not shared: its async HTTP client belongs to one event loop
 def mistral_client(llm_server):
     return Mistral(api_key="test-key", server_url=llm_server.mistral_base_url)
 

@@ -151,9 +151,6 @@ class UpstreamError(Exception):
             self.status, self.kind = 502, "upstream_error"
 
 
-_PROVIDER_ERRORS = providers.errors()
-
-
 class CallLog:
     """The model calls one request made (``llm_calls`` in every response body)."""
 
@@ -175,7 +172,9 @@ class CallLog:
         """
         try:
             result = await request
-        except (openai.OpenAIError, *_PROVIDER_ERRORS) as exc:
+        except Exception as exc:
+            if not isinstance(exc, (openai.OpenAIError, *providers.errors())):
+                raise
             self.failed(operation, model, exc)
             raise UpstreamError(exc) from exc
         if stream:

@@ -10,6 +10,7 @@ requests and replies; the SDK calls and their telemetry are the provider's own.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import AsyncIterator
 from types import SimpleNamespace as NS
 from typing import Any
@@ -25,19 +26,18 @@ MODELS = {  # (chat model, embedding model) the demo uses per provider
 
 
 _ERRORS = (("google.genai.errors", "APIError"), ("mistralai.client.errors", "MistralError"), ("ollama", "ResponseError"),
-           ("cohere.core.api_error", "ApiError"), ("httpx", "HTTPError"))
+           ("cohere.core.api_error", "ApiError"), ("httpx", "HTTPError"), ("httpx2", "HTTPError"))
 
 
 def errors() -> tuple[type[BaseException], ...]:
-    """The exceptions the installed provider SDKs raise for failed calls (answered as upstream errors)."""
-    import importlib
-
+    """The exceptions the provider SDKs in use raise for failed calls (answered as upstream errors).
+    Only SDKs already imported count: one that is not loaded cannot have raised, and importing
+    them all would slow the service's start."""
     found = []
     for module, name in _ERRORS:
-        try:
-            found.append(getattr(importlib.import_module(module), name))
-        except ImportError:
-            continue  # that SDK is not installed: the demo cannot use it anyway
+        loaded = sys.modules.get(module)
+        if loaded is not None and hasattr(loaded, name):
+            found.append(getattr(loaded, name))
     return tuple(found)
 
 
