@@ -62,103 +62,7 @@ def _install(stream: Any, ending: _Ending, observed: Any, close: Callable[..., A
     return stream
 
 
-def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> Any:
-    """Instrument a sync SDK stream in place; returns the same object."""
-    source = getattr(stream, "_iterator", None)
-    if source is None:  # an SDK shape we do not know: end now rather than never
-        _recorder.finish(inv, None)
-        return stream
-    ending = _Ending(inv, on_item, on_end)
-
-    def observed() -> Any:
-        error: BaseException | None = None
-        reason: str | None = None
-        try:
-            for item in source:
-                ending.observe(item)
-                yield item
-        except GeneratorExit:
-            reason = "closed"
-            raise
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            ending.finish(error, reason)
-
-    original_close = type(stream).close
-    stream_ref = weakref.ref(stream)
-
-    def close() -> None:
-        try:
-            target = stream_ref()
-            return original_close(target) if target is not None else None
-        finally:
-            ending.finish(None, "closed")
-
-    return _install(stream, ending, observed(), close)
-
-
-def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> Any:
-    """Instrument an async SDK stream in place; returns the same object."""
-    source = getattr(stream, "_iterator", None)
-    if source is None:
-        _recorder.finish(inv, None)
-        return stream
-    ending = _Ending(inv, on_item, on_end)
-
-    async def observed() -> Any:
-        error: BaseException | None = None
-        reason: str | None = None
-        try:
-            async for item in source:
-                ending.observe(item)
-                yield item
-        except GeneratorExit:
-            reason = "closed"
-            raise
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            ending.finish(error, reason)
-
-    original_close = type(stream).close
-    stream_ref = weakref.ref(stream)
-
-    async def close() -> None:
-        try:
-            target = stream_ref()
-            return await original_close(target) if target is not None else None
-        finally:
-            ending.finish(None, "closed")
-
-    return _install(stream, ending, observed(), close)
-
-
-# -- SDKs whose streams are plain (async) iterators -------------------------------------------
-#
-# google-genai, cohere and ollama return generators; mistralai and botocore return their own
-# stream classes (an iterable with ``close()``, also a context manager). Nothing can be patched
-# in place there, so the user gets a thin proxy instead: ``ObservedStream`` (sync) or
-# ``AsyncObservedStream`` (async), built by ``observe_iterable``.
-
-
-class _Merged(_Ending):
-    """A stream merged into an invocation someone else owns: report what was seen, never end it."""
-
-    def finish(self, error: BaseException | None, reason: str | None = None) -> None:
-        on_end, self._on_end = self._on_end, _nothing
-        try:
-            on_end()
-        except Exception as exc:
-            report("stream_end", exc)
-
-
-def _nothing() -> None:
-    return None
-
-
+# The one observing loop, for streams patched in place and for the proxies below alike.
 def _observed_sync(source: Any, ending: _Ending) -> Any:
     error: BaseException | None = None
     reason: str | None = None
@@ -191,6 +95,71 @@ async def _observed_async(source: Any, ending: _Ending) -> Any:
         raise
     finally:
         ending.finish(error, reason)
+
+
+def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> Any:
+    """Instrument a sync SDK stream in place; returns the same object."""
+    source = getattr(stream, "_iterator", None)
+    if source is None:  # an SDK shape we do not know: end now rather than never
+        _recorder.finish(inv, None)
+        return stream
+    ending = _Ending(inv, on_item, on_end)
+
+    original_close = type(stream).close
+    stream_ref = weakref.ref(stream)
+
+    def close() -> None:
+        try:
+            target = stream_ref()
+            return original_close(target) if target is not None else None
+        finally:
+            ending.finish(None, "closed")
+
+    return _install(stream, ending, _observed_sync(source, ending), close)
+
+
+def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> Any:
+    """Instrument an async SDK stream in place; returns the same object."""
+    source = getattr(stream, "_iterator", None)
+    if source is None:
+        _recorder.finish(inv, None)
+        return stream
+    ending = _Ending(inv, on_item, on_end)
+
+    original_close = type(stream).close
+    stream_ref = weakref.ref(stream)
+
+    async def close() -> None:
+        try:
+            target = stream_ref()
+            return await original_close(target) if target is not None else None
+        finally:
+            ending.finish(None, "closed")
+
+    return _install(stream, ending, _observed_async(source, ending), close)
+
+
+# -- SDKs whose streams are plain (async) iterators -------------------------------------------
+#
+# google-genai, cohere and ollama return generators; mistralai and botocore return their own
+# stream classes (an iterable with ``close()``, also a context manager). Nothing can be patched
+# in place there, so the user gets a thin proxy instead: ``ObservedStream`` (sync) or
+# ``AsyncObservedStream`` (async), built by ``observe_iterable``.
+
+
+class _Merged(_Ending):
+    """A stream merged into an invocation someone else owns: report what was seen, never end it."""
+
+    def finish(self, error: BaseException | None, reason: str | None = None) -> None:
+        on_end, self._on_end = self._on_end, _nothing
+        try:
+            on_end()
+        except Exception as exc:
+            report("stream_end", exc)
+
+
+def _nothing() -> None:
+    return None
 
 
 class _Proxy:
