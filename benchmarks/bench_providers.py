@@ -303,15 +303,23 @@ def run_worker(config: str, calls: int, warmup: int, stream: bool, profile: bool
     import gc
 
     exporter, reader, logs = _sdk_globals()
-    if provider != "openai":  # Groq and Bedrock workers: benchmarks/bench_bedrock_groq.py
+    if provider in ("groq", "bedrock"):  # Groq and Bedrock workers: benchmarks/bench_bedrock_groq.py
         sys.path.insert(0, str(Path(__file__).resolve().parent))
         from bench_bedrock_groq import worker_call
 
         call = worker_call(provider, config, stream)
-    else:
+    elif provider == "openai":
         _instrument(config)
         client = _client()
         call = _floor_call(client, stream) if config == "floor" else _bare_call(client, stream)
+    else:  # the further providers: benchmarks/bench_more_providers.py
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import bench_more_providers as more
+
+        spec = more.SPECS[provider]
+        more.instrument(spec, config)
+        client = spec.client()
+        call = more.floor_call(spec, client, stream) if config == "floor" else more.bare_call(spec, client, stream)
 
     for _ in range(warmup):
         call()
@@ -470,7 +478,7 @@ def report(results: dict[str, list[dict]], stream: bool, args) -> dict[str, floa
     calls = args.stream_calls if stream else args.calls
     kind = "streaming (whole stream consumed)" if stream else "non-streaming"
     call_name = {"openai": "chat.completions.create", "groq": "groq chat.completions.create",
-                 "bedrock": "bedrock-runtime converse"}[args.provider]
+                 "bedrock": "bedrock-runtime converse"}.get(args.provider, args.provider)
     print(f"\n## {call_name}, {kind}: {args.rounds} rounds x {calls} calls "
           f"(+{args.warmup} warmup) per config, one process each; medians of per-worker means, us/call")
     med = {c: statistics.median(x["us"] for x in runs) for c, runs in results.items()}
@@ -524,11 +532,14 @@ def main() -> None:
     parser.add_argument("--python", help="interpreter that already has the peers installed (skips .venv-bench/)")
     parser.add_argument("--configs", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
     parser.add_argument("--no-stream", action="store_true", help="skip the streaming table")
-    parser.add_argument("--provider", default="openai", choices=["openai", "groq", "bedrock"],
-                        help="SDK under test (groq/bedrock: official = botocore's instrumentation, Bedrock only)")
     parser.add_argument("--worker", choices=CONFIGS, help=argparse.SUPPRESS)
     parser.add_argument("--stream", action="store_true", help="(worker) streaming call")
     parser.add_argument("--profile", action="store_true", help="(worker) cProfile the timed loop to stderr")
+    parser.add_argument("--provider", default="openai",
+                        choices=("openai", "groq", "bedrock", "gemini", "mistral", "ollama", "cohere"),
+                        help="the SDK under test (default openai; groq/bedrock: benchmarks/bench_bedrock_groq.py, "
+                             "official = botocore's; the others: benchmarks/bench_more_providers.py; "
+                             "a config without a peer for that SDK is skipped)")
     args = parser.parse_args()
 
     if args.worker:
@@ -539,6 +550,11 @@ def main() -> None:
     unknown = set(configs) - set(CONFIGS)
     if unknown:
         parser.error(f"unknown configs: {', '.join(sorted(unknown))}")
+    if args.provider not in ("openai", "groq", "bedrock"):
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from bench_more_providers import SPECS
+
+        configs = [c for c in configs if c in ("bare", "floor") or c in SPECS[args.provider].instrumentors]
     python = args.python or str(ensure_venv())
 
     started = time.time()

@@ -156,10 +156,14 @@ def output_messages_from_text(text: str, reason: Any, failed: bool = False) -> l
 def tool_definitions(value: Any, details: bool) -> list[dict[str, Any]]:
     """Tool definitions in the schema shape (``{"type": "function", "name"}``; description and parameters
     only with ``details``), from OpenAI chat (nested ``function``), Responses, Anthropic
-    (``input_schema``, no ``type``) or already-conforming definitions."""
+    (``input_schema``, no ``type``), Gemini (``function_declarations``) or conforming definitions."""
     out: list[dict[str, Any]] = []
+    tools: list[Any] = []
     for raw in [value] if isinstance(value, Mapping) else (value or ()):
         tool = _jsonable(raw)
+        declarations = tool.get("function_declarations") if isinstance(tool, Mapping) else None
+        tools.extend(declarations if isinstance(declarations, list) else [tool])  # Gemini: several per tool
+    for tool in tools:
         if not isinstance(tool, Mapping):
             out.append({"type": "function", "name": str(tool)})
             continue

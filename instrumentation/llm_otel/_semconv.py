@@ -302,3 +302,10 @@ METRIC_MODEL_GPU_TIME: Final = "llm_otel.model.gpu.time"
 PROVIDER_AWS_BEDROCK: Final = "aws.bedrock"
 PROVIDER_GROQ: Final = "groq"
 AWS_BEDROCK_GUARDRAIL_ID: Final = "aws.bedrock.guardrail.id"
+
+# -- providers: google-genai, mistralai, ollama, cohere (issue 11) --
+PROVIDER_GCP_GEMINI: Final = "gcp.gemini"
+PROVIDER_GCP_VERTEX_AI: Final = "gcp.vertex_ai"
+PROVIDER_MISTRAL_AI: Final = "mistral_ai"
+PROVIDER_OLLAMA: Final = "ollama"
+PROVIDER_COHERE: Final = "cohere"

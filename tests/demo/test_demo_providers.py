@@ -12,7 +12,7 @@ from llm_otel.instrumentors.groq import GroqInstrumentor
 from llm_otel.instrumentors.litellm import LiteLLMInstrumentor
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
 from llm_otel_tools.demo.app import DemoSettings, create_app
-from llm_otel_tools.demo.providers import DEFAULT_MODELS
+from llm_otel_tools.demo.providers import MODELS
 from llm_otel_tools.local_llm import LocalLLMServer
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -44,7 +44,7 @@ async def demo(request, llm_server, otel_capture):
 
 async def test_generate_rag_and_agent_go_to_the_chosen_provider(demo):
     provider, client, capture = demo
-    model = DEFAULT_MODELS[provider]
+    model = MODELS[provider][0]
     body = (await client.post("/generate", json={"prompt": "What is a span"})).json()
     assert body["response"].startswith("This is a deterministic reply from") and body["llm_calls"][0]["ok"]
     streamed = await client.post("/generate", json={"prompt": "What is a trace", "stream": True})

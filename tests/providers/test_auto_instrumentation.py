@@ -54,3 +54,20 @@ def test_an_env_var_turns_a_provider_off(llm_server, name):
     spans = _run(llm_server, via_instrument=False, args=("configure",),
                  extra_env={"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": name})
     assert spans == []
+
+
+def test_configure_picks_up_every_installed_provider_sdk(otel_capture):
+    from importlib.metadata import entry_points
+
+    from llm_otel.instrumentors import KNOWN, instrument_installed
+
+    new = {"llm_otel_google_genai", "llm_otel_mistralai", "llm_otel_ollama", "llm_otel_cohere"}
+    registered = {ep.name: ep.value for ep in entry_points(group="opentelemetry_instrumentor")}
+    assert all(registered[name] == KNOWN[name][1] for name in new)  # opentelemetry-instrument finds them too
+    done = instrument_installed()
+    try:
+        assert new <= set(done)
+    finally:
+        for name in done:
+            module_name, class_name = KNOWN[name][1].split(":")
+            getattr(__import__(module_name, fromlist=[class_name]), class_name)().uninstrument()

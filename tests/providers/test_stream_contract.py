@@ -2,7 +2,9 @@
 
 For each path (OpenAI chat sync/async, OpenAI Responses sync, Anthropic messages
 sync/async, Anthropic ``messages.stream()`` sync/async, Bedrock ConverseStream and
-InvokeModelWithResponseStream, Groq sync/async, LiteLLM sync/async) the span ends exactly once, with
+InvokeModelWithResponseStream, Groq sync/async, LiteLLM sync/async; google-genai ``generate_content_stream``
+sync/aio, Mistral ``chat.stream``/``stream_async``, Ollama ``chat(stream=True)`` sync/async and
+``generate``, Cohere ``chat_stream`` sync/async) the span ends exactly once, with
 what was seen, when the stream is: fully consumed; broken off and closed; left early
 from a ``with`` block; failed mid-stream by the server; failed by the consumer's own
 code; cancelled (async paths); dropped unconsumed and garbage-collected.
@@ -18,12 +20,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import litellm
+import ollama
 import pytest
+from google.genai import types as genai_types
 from llm_otel.instrumentors.litellm import LiteLLMInstrumentor
 from opentelemetry.trace import StatusCode
 
 MODEL = {"openai": "gpt-4o-mini", "anthropic": "claude-haiku-4-5", "aws.bedrock": "amazon.nova-lite-v1:0",
-         "groq": "llama-3.3-70b-versatile"}
+         "groq": "llama-3.3-70b-versatile", "gcp.gemini": "gemini-2.0-flash",
+         "mistral_ai": "mistral-small-latest", "ollama": "llama3.2", "cohere": "command-r-plus"}
 BEDROCK_CLAUDE = "us.anthropic.claude-3-5-sonnet-20240620-v1:0"
 SLOW_CHUNKS = {"x-llm-chunk-delay-ms": "100"}
 EARLY = 8  # items read before stopping: past the envelope events, into the text deltas
@@ -65,7 +70,8 @@ class Path:
     provider: str
     is_async: bool
     opener: Callable[..., Any]  # (clients, prompt, headers) -> awaitable Handle
-    has_response_id: bool = True  # Bedrock's Converse has none
+    operation: str = "chat"
+    has_response_id: bool = True  # Ollama's API and Bedrock's Converse have none
 
     async def open(self, clients, prompt="tell me a story", headers=None) -> Handle:
         return await self.opener(clients, prompt, headers or {})
@@ -165,6 +171,49 @@ async def _litellm_async(c, prompt, headers):
     return Handle(stream, True, stream.aclose)
 
 
+async def _gemini_sync(c, prompt, headers):
+    config = genai_types.GenerateContentConfig(http_options=genai_types.HttpOptions(headers=headers))
+    return Handle(c["gemini"].models.generate_content_stream(model=MODEL["gcp.gemini"], contents=prompt, config=config), False)
+
+
+async def _gemini_async(c, prompt, headers):
+    config = genai_types.GenerateContentConfig(http_options=genai_types.HttpOptions(headers=headers))
+    return Handle(await c["gemini"].aio.models.generate_content_stream(model=MODEL["gcp.gemini"], contents=prompt, config=config), True)
+
+
+async def _mistral_sync(c, prompt, headers):
+    return Handle(c["mistral"].chat.stream(model=MODEL["mistral_ai"], messages=_messages(prompt), http_headers=headers), False)
+
+
+async def _mistral_async(c, prompt, headers):
+    return Handle(await c["mistral"].chat.stream_async(model=MODEL["mistral_ai"], messages=_messages(prompt), http_headers=headers), True)
+
+
+async def _ollama_sync(c, prompt, headers):
+    client = ollama.Client(host=c["base_url"], headers=headers)  # Ollama takes headers per client only
+    return Handle(client.chat(model=MODEL["ollama"], messages=_messages(prompt), stream=True), False)
+
+
+async def _ollama_async(c, prompt, headers):
+    client = ollama.AsyncClient(host=c["base_url"], headers=headers)
+    return Handle(await client.chat(model=MODEL["ollama"], messages=_messages(prompt), stream=True), True)
+
+
+async def _ollama_generate(c, prompt, headers):
+    client = ollama.Client(host=c["base_url"], headers=headers)
+    return Handle(client.generate(model=MODEL["ollama"], prompt=prompt, stream=True), False)
+
+
+async def _cohere_sync(c, prompt, headers):
+    return Handle(c["cohere"].chat_stream(model=MODEL["cohere"], messages=_messages(prompt),
+                                          request_options={"additional_headers": headers}), False)
+
+
+async def _cohere_async(c, prompt, headers):
+    return Handle(c["acohere"].chat_stream(model=MODEL["cohere"], messages=_messages(prompt),
+                                           request_options={"additional_headers": headers}), True)
+
+
 PATHS = [
     Path("openai-chat-sync", "openai", False, _openai_sync),
     Path("openai-chat-async", "openai", True, _openai_async),
@@ -179,23 +228,35 @@ PATHS = [
     Path("groq-async", "groq", True, _groq_async),
     Path("litellm-sync", "anthropic", False, _litellm_sync),
     Path("litellm-async", "anthropic", True, _litellm_async),
+    Path("gemini-sync", "gcp.gemini", False, _gemini_sync, "generate_content"),
+    Path("gemini-async", "gcp.gemini", True, _gemini_async, "generate_content"),
+    Path("mistral-sync", "mistral_ai", False, _mistral_sync),
+    Path("mistral-async", "mistral_ai", True, _mistral_async),
+    Path("ollama-chat-sync", "ollama", False, _ollama_sync, has_response_id=False),
+    Path("ollama-chat-async", "ollama", True, _ollama_async, has_response_id=False),
+    Path("ollama-generate-sync", "ollama", False, _ollama_generate, "text_completion", has_response_id=False),
+    Path("cohere-sync", "cohere", False, _cohere_sync),
+    Path("cohere-async", "cohere", True, _cohere_async),
 ]
 
 
 @pytest.fixture
 def clients(instrumented, llm_server, openai_client, async_openai_client, anthropic_client, async_anthropic_client,
-            bedrock_client, groq_client, async_groq_client):
+            bedrock_client, groq_client, async_groq_client, gemini_client, mistral_client, cohere_client,
+            async_cohere_client):
     LiteLLMInstrumentor().instrument()
     try:
         yield {"openai": openai_client, "aopenai": async_openai_client,
                "anthropic": anthropic_client, "aanthropic": async_anthropic_client,
-               "bedrock": bedrock_client, "groq": groq_client, "agroq": async_groq_client, "server": llm_server}
+               "bedrock": bedrock_client, "groq": groq_client, "agroq": async_groq_client, "server": llm_server,
+               "gemini": gemini_client, "mistral": mistral_client, "cohere": cohere_client,
+               "acohere": async_cohere_client, "base_url": llm_server.base_url}
     finally:
         LiteLLMInstrumentor().uninstrument()
 
 
 def _the_span(capture, path: Path):
-    spans = capture.spans_by_operation("chat")
+    spans = capture.spans_by_operation(path.operation)
     assert len(spans) == 1, f"{path.name}: expected the span to end exactly once, got {len(spans)}"
     durations = capture.metric_points("gen_ai.client.operation.duration")
     assert sum(p.count for p in durations) == 1, f"{path.name}: one duration point per call"
@@ -222,7 +283,7 @@ async def test_fully_consumed(instrumented, clients, path):
     # every token arrived as a chunk (OpenAI adds a role chunk and a finish chunk)
     assert span.attributes["llm_otel.stream.chunks"] >= span.attributes["gen_ai.usage.output_tokens"] > 0
     assert span.attributes["gen_ai.usage.input_tokens"] == 4  # "tell me a story"
-    assert span.attributes["gen_ai.response.finish_reasons"] in (("stop",), ("end_turn",))
+    assert span.attributes["gen_ai.response.finish_reasons"] in (("stop",), ("end_turn",), ("COMPLETE",))
     assert span.attributes.get("gen_ai.response.id") or not path.has_response_id
     assert instrumented.metric_point("gen_ai.client.token.usage", {"gen_ai.token.type": "output"}).value > 0
     chunks = span.attributes["llm_otel.stream.chunks"]
@@ -323,7 +384,7 @@ async def test_consuming_task_cancelled(instrumented, clients, path):
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.name)
 async def test_dropped_unconsumed_and_collected(instrumented, clients, path):
     handle = await path.open(clients)
-    assert instrumented.spans_by_operation("chat") == []  # still open
+    assert instrumented.spans_by_operation(path.operation) == []  # still open
     del handle
     for _ in range(3):
         gc.collect()

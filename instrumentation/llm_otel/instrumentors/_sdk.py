@@ -8,8 +8,8 @@ from llm_otel import _settings
 
 
 def given(value: Any) -> Any:
-    """The SDKs' ``NOT_GIVEN``/``omit`` sentinels and None all mean 'not set'."""
-    if value is None or type(value).__name__ in ("NotGiven", "Omit"):
+    """The SDKs' ``NOT_GIVEN``/``omit``/``UNSET`` sentinels and None all mean 'not set'."""
+    if value is None or type(value).__name__ in ("NotGiven", "Omit", "Unset"):
         return None
     return value
 
@@ -48,3 +48,15 @@ def parse_raw(result: Any) -> Any:
     if type(result).__name__ == "LegacyAPIResponse":
         return result.parse()
     return None
+
+
+def server_of_url(url: Any) -> tuple[str | None, int | None]:
+    """(server.address, server.port) of a base URL string, default ports filled in."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(str(url))
+        port = parts.port or {"https": 443, "http": 80}.get(parts.scheme)
+    except ValueError:
+        return None, None
+    return parts.hostname or None, port

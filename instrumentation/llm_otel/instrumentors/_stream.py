@@ -62,6 +62,41 @@ def _install(stream: Any, ending: _Ending, observed: Any, close: Callable[..., A
     return stream
 
 
+# The one observing loop, for streams patched in place and for the proxies below alike.
+def _observed_sync(source: Any, ending: _Ending) -> Any:
+    error: BaseException | None = None
+    reason: str | None = None
+    try:
+        for item in source:
+            ending.observe(item)
+            yield item
+    except GeneratorExit:
+        reason = "closed"
+        raise
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        ending.finish(error, reason)
+
+
+async def _observed_async(source: Any, ending: _Ending) -> Any:
+    error: BaseException | None = None
+    reason: str | None = None
+    try:
+        async for item in source:
+            ending.observe(item)
+            yield item
+    except GeneratorExit:
+        reason = "closed"
+        raise
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        ending.finish(error, reason)
+
+
 def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> Any:
     """Instrument a sync SDK stream in place; returns the same object."""
     source = getattr(stream, "_iterator", None)
@@ -69,22 +104,6 @@ def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], No
         _recorder.finish(inv, None)
         return stream
     ending = _Ending(inv, on_item, on_end)
-
-    def observed() -> Any:
-        error: BaseException | None = None
-        reason: str | None = None
-        try:
-            for item in source:
-                ending.observe(item)
-                yield item
-        except GeneratorExit:
-            reason = "closed"
-            raise
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            ending.finish(error, reason)
 
     original_close = type(stream).close
     stream_ref = weakref.ref(stream)
@@ -97,7 +116,7 @@ def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], No
         finally:
             ending.finish(None, "closed")
 
-    return _install(stream, ending, observed(), close)
+    return _install(stream, ending, _observed_sync(source, ending), close)
 
 
 def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None]) -> Any:
@@ -107,22 +126,6 @@ def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], N
         _recorder.finish(inv, None)
         return stream
     ending = _Ending(inv, on_item, on_end)
-
-    async def observed() -> Any:
-        error: BaseException | None = None
-        reason: str | None = None
-        try:
-            async for item in source:
-                ending.observe(item)
-                yield item
-        except GeneratorExit:
-            reason = "closed"
-            raise
-        except BaseException as exc:
-            error = exc
-            raise
-        finally:
-            ending.finish(error, reason)
 
     original_close = type(stream).close
     stream_ref = weakref.ref(stream)
@@ -135,4 +138,131 @@ def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], N
         finally:
             ending.finish(None, "closed")
 
-    return _install(stream, ending, observed(), close)
+    return _install(stream, ending, _observed_async(source, ending), close)
+
+
+# -- SDKs whose streams are plain (async) iterators -------------------------------------------
+#
+# google-genai, cohere and ollama return generators; mistralai and botocore return their own
+# stream classes (an iterable with ``close()``, also a context manager). Nothing can be patched
+# in place there, so the user gets a thin proxy instead: ``ObservedStream`` (sync) or
+# ``AsyncObservedStream`` (async), built by ``observe_iterable``.
+
+
+class _Merged(_Ending):
+    """A stream merged into an invocation someone else owns: report what was seen, never end it."""
+
+    def finish(self, error: BaseException | None, reason: str | None = None) -> None:
+        on_end, self._on_end = self._on_end, _nothing
+        try:
+            on_end()
+        except Exception as exc:
+            report("stream_end", exc)
+
+
+def _nothing() -> None:
+    return None
+
+
+class _Proxy:
+    __slots__ = ("_source", "_items", "_ending", "__weakref__")
+
+    def __init__(self, source: Any, ending: _Ending, items: Any) -> None:
+        self._source = source
+        self._ending = ending
+        self._items = items
+        weakref.finalize(self, _finish_dropped, ending)  # holds the ending, never the proxy
+
+    def __getattr__(self, name: str) -> Any:  # anything else the SDK's stream offers
+        return getattr(self._source, name)
+
+    def __repr__(self) -> str:
+        return f"<observed {self._source!r}>"
+
+
+class ObservedStream(_Proxy):
+    """A sync SDK stream, observed: iterate it, ``close()`` it, use it in ``with``."""
+
+    __slots__ = ()
+
+    def __iter__(self) -> ObservedStream:
+        return self
+
+    def __next__(self) -> Any:
+        return next(self._items)
+
+    def close(self) -> None:
+        try:
+            self._items.close()
+            closer = getattr(self._source, "close", None)
+            if callable(closer):
+                closer()
+        finally:
+            self._ending.finish(None, "closed")
+
+    def __enter__(self) -> ObservedStream:
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        self.close()
+
+
+class AsyncObservedStream(_Proxy):
+    """An async SDK stream, observed: ``async for`` it, ``aclose()`` it, use it in ``async with``."""
+
+    __slots__ = ()
+
+    def __aiter__(self) -> AsyncObservedStream:
+        return self
+
+    def __anext__(self) -> Any:
+        return self._items.__anext__()
+
+    async def aclose(self) -> None:
+        try:
+            await self._items.aclose()
+            closer = getattr(self._source, "aclose", None) or getattr(self._source, "close", None)
+            if callable(closer):
+                result = closer()
+                if hasattr(result, "__await__"):
+                    await result
+        finally:
+            self._ending.finish(None, "closed")
+
+    close = aclose  # SDK async streams name it either way (mistralai: ``await stream.close()``)
+
+    async def __aenter__(self) -> AsyncObservedStream:
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.aclose()
+
+
+def observe_iterable(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], None], *, owned: bool = True) -> Any:
+    """Observe an SDK stream that is a plain iterable or async iterable; returns what to hand the user.
+
+    Interface (any provider, any SDK):
+
+    * ``stream``: what the SDK returned — a generator, an async generator, or the SDK's own stream
+      object (anything with ``__iter__`` or ``__aiter__``; an optional ``close()``/``aclose()`` is
+      called when the user closes the returned object).
+    * ``inv``: the open ``LLMInvocation``; ``on_item(item)`` runs for every item as the user
+      iterates it, ``on_end()`` once at the end (translator errors are reported, never raised).
+    * ``owned``: True if this stream's invocation is ended here (exactly once, as in the module
+      docstring); False when the duplicate guard merged the call into an invocation someone else
+      owns: items and ``on_end`` still fill it, its owner ends it.
+
+    Returns an ``ObservedStream`` / ``AsyncObservedStream``: it iterates the same items, ``close()``
+    (sync) / ``aclose()`` or ``close()`` (async, awaited) close the SDK stream, ``with`` / ``async with`` close it on exit,
+    and any other attribute is the SDK stream's own. The span ends when the stream is exhausted,
+    fails (server error, connection drop), is closed (explicitly, by leaving a ``with`` block, after a
+    ``break``), when its consuming task is cancelled, or when the proxy is garbage-collected unconsumed.
+    Something that is not iterable is handed back unchanged (and an owned invocation ended now).
+    """
+    ending = (_Ending if owned else _Merged)(inv, on_item, on_end)
+    if hasattr(stream, "__aiter__"):
+        return AsyncObservedStream(stream, ending, _observed_async(stream, ending))
+    if hasattr(stream, "__iter__"):
+        return ObservedStream(stream, ending, _observed_sync(stream, ending))
+    ending.finish(None)
+    return stream

@@ -42,7 +42,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from opentelemetry import trace
 from pydantic import BaseModel, Field
 
-from llm_otel_tools.demo.providers import DEFAULT_MODELS, chat_client, upstream_errors
+from llm_otel_tools.demo import providers
 from llm_otel_tools.demo.tools import ProductCatalog, ToolError, make_tools
 from llm_otel_tools.demo.vectorstore import Document, VectorStore, load_corpus
 
@@ -72,29 +72,33 @@ class DemoSettings:
     openai_base_url: str | None = None  # OPENAI_BASE_URL (None: the SDK's default, api.openai.com)
     openai_api_key: str | None = None  # OPENAI_API_KEY
     model: str = "gpt-4o-mini"  # LLM_OTEL_DEMO_MODEL (default: the provider's default model)
-    provider: str = "openai"  # LLM_OTEL_DEMO_PROVIDER: where chat calls go (openai, groq, bedrock; see demo.providers)
     embedding_model: str = "text-embedding-3-small"  # LLM_OTEL_DEMO_EMBEDDING_MODEL
     embedding_dimensions: int = 512  # LLM_OTEL_DEMO_EMBEDDING_DIMENSIONS
     max_retries: int = 0  # LLM_OTEL_DEMO_MAX_RETRIES: 0 so every failure shows as it happens
     timeout_s: float = 60.0  # LLM_OTEL_DEMO_TIMEOUT
     rag_top_k: int = 3
     agent_max_steps: int = 4
+    provider: str = "openai"  # LLM_OTEL_DEMO_PROVIDER: another SDK through the local LLM (demo/providers.py)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> DemoSettings:
         env = os.environ if env is None else env
+        provider = env.get("LLM_OTEL_DEMO_PROVIDER") or cls.provider
+        models = providers.MODELS.get(provider, (cls.model, cls.embedding_model))
         return cls(
             openai_base_url=env.get("OPENAI_BASE_URL") or None,
             openai_api_key=env.get("OPENAI_API_KEY") or None,
-            provider=env.get("LLM_OTEL_DEMO_PROVIDER") or cls.provider,
-            model=env.get("LLM_OTEL_DEMO_MODEL") or DEFAULT_MODELS.get(env.get("LLM_OTEL_DEMO_PROVIDER") or "", cls.model),
-            embedding_model=env.get("LLM_OTEL_DEMO_EMBEDDING_MODEL") or cls.embedding_model,
+            model=env.get("LLM_OTEL_DEMO_MODEL") or models[0],
+            embedding_model=env.get("LLM_OTEL_DEMO_EMBEDDING_MODEL") or models[1],
             embedding_dimensions=int(env.get("LLM_OTEL_DEMO_EMBEDDING_DIMENSIONS") or cls.embedding_dimensions),
             max_retries=int(env.get("LLM_OTEL_DEMO_MAX_RETRIES") or cls.max_retries),
             timeout_s=float(env.get("LLM_OTEL_DEMO_TIMEOUT") or cls.timeout_s),
+            provider=provider,
         )
 
-    def client(self) -> openai.AsyncOpenAI:
+    def client(self) -> Any:
+        if self.provider not in ("openai", *providers.OPENAI_SHAPED):  # the local LLM's root serves every API
+            return providers.ProviderClient(self.provider, (self.openai_base_url or "").removesuffix("/v1"), self.timeout_s)
         return openai.AsyncOpenAI(
             base_url=self.openai_base_url,
             api_key=self.openai_api_key or "sk-not-set",
@@ -139,7 +143,7 @@ class UpstreamError(Exception):
         super().__init__(str(cause))
         self.cause = cause
         self.upstream_status: int | None = getattr(cause, "status_code", None)
-        if isinstance(cause, openai.RateLimitError):
+        if isinstance(cause, openai.RateLimitError) or self.upstream_status == 429 or getattr(cause, "code", None) == 429:
             self.status, self.kind = 429, "upstream_rate_limited"
         elif isinstance(cause, openai.APITimeoutError):
             self.status, self.kind = 504, "upstream_timeout"
@@ -150,7 +154,6 @@ class UpstreamError(Exception):
 class CallLog:
     """The model calls one request made (``llm_calls`` in every response body)."""
 
-    errors: tuple[type[BaseException], ...] = (openai.OpenAIError,)  # the SDK errors that are upstream failures
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
@@ -170,7 +173,9 @@ class CallLog:
         """
         try:
             result = await request
-        except self.errors as exc:
+        except Exception as exc:
+            if not isinstance(exc, (openai.OpenAIError, *providers.errors())):
+                raise
             self.failed(operation, model, exc)
             raise UpstreamError(exc) from exc
         if stream:
@@ -225,8 +230,9 @@ class DemoService:
         self.settings = settings
         self.client = client or settings.client()
         root = (settings.openai_base_url or "").removesuffix("/").removesuffix("/v1") or None
-        self.chat = chat_client(settings.provider, root, settings.openai_api_key, settings.max_retries, settings.timeout_s) or self.client
-        CallLog.errors = upstream_errors(settings.provider)
+        self.chat = providers.chat_client(
+            settings.provider, root, settings.openai_api_key, settings.max_retries, settings.timeout_s
+        ) or self.client
         self.corpus: list[Document] = load_corpus()
         self.store = VectorStore(settings.embedding_dimensions)
         self.catalog = ProductCatalog()

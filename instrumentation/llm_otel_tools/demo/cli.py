@@ -22,6 +22,7 @@ import time
 import urllib.parse
 import urllib.request
 
+from llm_otel_tools.demo.providers import PROVIDERS
 from llm_otel_tools.stack import Stack, StackError
 from llm_otel_tools.stack._stack import DEFAULT_PORTS, Endpoints, find_repo_root
 
@@ -137,11 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     mode.add_argument("--docker", action="store_true", help="use docker compose for the stack")
     mode.add_argument("--local", action="store_true", help="local processes even if a Docker engine runs")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
-    parser.add_argument("--provider", choices=["openai", "groq", "bedrock"],
-                        help="where the service's chat calls go, on the local LLM (default openai; env LLM_OTEL_DEMO_PROVIDER)")
+    parser.add_argument("--provider", choices=PROVIDERS, help="the SDK the service calls through the local LLM "
+                        "(default openai; also LLM_OTEL_DEMO_PROVIDER)")
     args = parser.parse_args(argv)
     if args.provider:
-        os.environ["LLM_OTEL_DEMO_PROVIDER"] = args.provider  # the demo service inherits it
+        os.environ["LLM_OTEL_DEMO_PROVIDER"] = args.provider  # the service inherits it
 
     from llm_otel_tools.demo.traffic import run_traffic
     from llm_otel_tools.readside import report

@@ -22,7 +22,7 @@ import math
 import re
 import struct
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any, Callable, Iterable, Mapping
 
 __all__ = [
     "LocalLLMConfig",
@@ -980,11 +980,20 @@ def _ms(headers: Mapping[str, str], name: str, default: float) -> float:
         return default
 
 
+#: Further wire formats, each in a module of its own (``local_llm.apis``): a router gets
+#: (method, path, headers) and returns None when the request is not for its API, else the Reply.
+ROUTERS: list[Callable[[str, str, Mapping[str, str], bytes, LocalLLMConfig, int], Reply | None]] = []
+
+
 def handle(method: str, path: str, headers: Mapping[str, str], body: bytes, config: LocalLLMConfig | None = None, *, now: int = 0) -> Reply:
     """Build the reply for one request.  ``headers`` keys must be lower-case."""
     cfg = config or LocalLLMConfig()
     if cfg.fixed_time is not None:
         now = cfg.fixed_time
+    for router in ROUTERS:
+        routed = router(method, path, headers, body, cfg, now)
+        if routed is not None:
+            return routed
     route = path.split("?", 1)[0].rstrip("/")
     if route.startswith("/openai/v1/"):  # Groq's OpenAI-compatible API lives under /openai/v1
         route, headers = route[len("/openai"):], {**headers, _GROQ: "1"}

@@ -18,8 +18,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from . import engine
+from . import apis, engine
 from .engine import LocalLLMConfig
+
+engine.ROUTERS.extend(r for r in apis.ROUTERS if r not in engine.ROUTERS)  # further provider APIs
 
 __all__ = ["LocalLLMServer", "RecordedRequest"]
 
@@ -222,6 +224,10 @@ class LocalLLMServer:
     @property
     def anthropic_base_url(self) -> str:
         return self.base_url
+
+    @property
+    def mistral_base_url(self) -> str:
+        return self.base_url + "/mistral"  # Mistral's paths are OpenAI's: a prefix tells them apart
 
     # -- request log ---------------------------------------------------------
     def _record(self, req: RecordedRequest) -> None:

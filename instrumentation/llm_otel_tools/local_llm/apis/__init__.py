@@ -1,0 +1,5 @@
+"""Wire formats of further provider APIs, one module each; ``ROUTERS`` go into ``engine.ROUTERS``."""
+
+from . import cohere, gemini, mistral, ollama
+
+ROUTERS = [gemini.route, cohere.route, mistral.route, ollama.route]
