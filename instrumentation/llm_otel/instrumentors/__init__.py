@@ -1,5 +1,5 @@
-"""Instrumentors for provider SDKs; each only translates its SDK's objects into an
-``LLMInvocation`` (the telemetry itself comes from ``llm_otel._recorder``)."""
+"""Instrumentors for provider SDKs and vector stores; each only translates its library's objects into an
+``LLMInvocation`` or a ``RetrievalInvocation`` (the telemetry itself comes from ``llm_otel._recorder``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,10 @@ _log = logging.getLogger("llm_otel")
 KNOWN = {
     "llm_otel_openai": ("openai", "llm_otel.instrumentors.openai:OpenAIInstrumentor"),
     "llm_otel_anthropic": ("anthropic", "llm_otel.instrumentors.anthropic:AnthropicInstrumentor"),
+    "llm_otel_chromadb": ("chromadb", "llm_otel.instrumentors.chromadb:ChromaInstrumentor"),
+    "llm_otel_qdrant": ("qdrant_client", "llm_otel.instrumentors.qdrant:QdrantInstrumentor"),
+    "llm_otel_lancedb": ("lancedb", "llm_otel.instrumentors.lancedb:LanceDBInstrumentor"),
+    "llm_otel_faiss": ("faiss", "llm_otel.instrumentors.faiss:FaissInstrumentor"),
 }
 
 
