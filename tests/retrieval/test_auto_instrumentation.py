@@ -45,3 +45,14 @@ def test_every_store_is_instrumented_from_outside(via_instrument):
 def test_an_env_var_turns_stores_off():
     spans = _run(via_instrument=False, disabled="faiss,llm_otel_chromadb")
     assert {s["attributes"][sc.DB_SYSTEM_NAME] for s in spans} == {sc.DB_SYSTEM_QDRANT, sc.DB_SYSTEM_LANCEDB}
+
+
+def test_configure_does_not_import_an_unused_store():
+    """Importing chromadb or lancedb takes seconds: configure() patches them only once the app imports them."""
+    code = ("import sys, llm_otel; llm_otel.configure(); "
+            "print(sorted(m for m in ('chromadb', 'qdrant_client', 'lancedb', 'faiss') if m in sys.modules))")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update({"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none"})
+    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"

@@ -70,6 +70,8 @@ class ChromaInstrumentor(VectorStoreInstrumentor):
     >>> ChromaInstrumentor().instrument()   # or llm_otel.configure(), or opentelemetry-instrument
     """
 
+    library = "chromadb"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("chromadb >= 1.0",)
 

@@ -66,6 +66,8 @@ class FaissInstrumentor(VectorStoreInstrumentor):
     >>> FaissInstrumentor().instrument()   # or llm_otel.configure(), or opentelemetry-instrument
     """
 
+    library = "faiss"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ()  # faiss-cpu, faiss-gpu and conda builds all install the module ``faiss``: no one distribution to require
 

@@ -94,6 +94,8 @@ class LanceDBInstrumentor(VectorStoreInstrumentor):
     >>> LanceDBInstrumentor().instrument()   # or llm_otel.configure(), or opentelemetry-instrument
     """
 
+    library = "lancedb"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("lancedb >= 0.20",)
 

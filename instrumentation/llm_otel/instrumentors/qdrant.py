@@ -79,6 +79,8 @@ class QdrantInstrumentor(VectorStoreInstrumentor):
     >>> QdrantInstrumentor().instrument()   # or llm_otel.configure(), or opentelemetry-instrument
     """
 
+    library = "qdrant_client"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("qdrant-client >= 1.10",)
 
