@@ -11,7 +11,14 @@ from chromadb.config import Settings
 import llm_otel
 import llm_otel._semconv as sc
 from llm_otel.instrumentors.chromadb import ChromaInstrumentor
-from tests.retrieval.checks import assert_failed, assert_metrics, assert_retrieval, assert_write, documents, instrumenting
+from tests.retrieval.checks import (
+    assert_failed,
+    assert_metrics,
+    assert_retrieval,
+    assert_write,
+    documents,
+    instrumenting,
+)
 
 SETTINGS = Settings(anonymized_telemetry=False)
 TEXTS = {"otel": "OpenTelemetry traces", "prom": "Prometheus scrapes metrics", "jaeger": "Jaeger stores traces"}

@@ -12,7 +12,14 @@ from lancedb.table import AsyncTable, LanceTable
 import llm_otel
 import llm_otel._semconv as sc
 from llm_otel.instrumentors.lancedb import LanceDBInstrumentor
-from tests.retrieval.checks import assert_failed, assert_metrics, assert_retrieval, assert_write, documents, instrumenting
+from tests.retrieval.checks import (
+    assert_failed,
+    assert_metrics,
+    assert_retrieval,
+    assert_write,
+    documents,
+    instrumenting,
+)
 
 ROWS = [
     {"id": "otel", "text": "OpenTelemetry traces and spans", "vector": [1.0, 0.0, 0.0]},
@@ -51,7 +58,7 @@ def test_content_on_gives_ids_and_distances(table, instrumented):
     span = instrumented.span("retrieval docs")
     assert documents(span) == [
         {"id": i, "score": pytest.approx(d)}
-        for i, d in zip(result.column("id").to_pylist(), result.column("_distance").to_pylist())
+        for i, d in zip(result.column("id").to_pylist(), result.column("_distance").to_pylist(), strict=True)
     ]
     assert sc.GEN_AI_RETRIEVAL_QUERY_TEXT not in span.attributes
 

@@ -10,7 +10,14 @@ from qdrant_client.qdrant_client import QdrantClient as _Client
 import llm_otel
 import llm_otel._semconv as sc
 from llm_otel.instrumentors.qdrant import QdrantInstrumentor
-from tests.retrieval.checks import assert_failed, assert_metrics, assert_retrieval, assert_write, documents, instrumenting
+from tests.retrieval.checks import (
+    assert_failed,
+    assert_metrics,
+    assert_retrieval,
+    assert_write,
+    documents,
+    instrumenting,
+)
 
 VECTORS = {1: [1.0, 0.0, 0.0], 2: [0.9, 0.1, 0.0], 3: [0.0, 1.0, 0.0], 4: [0.0, 0.0, 1.0]}
 QUERY = [1.0, 0.05, 0.0]
@@ -110,7 +117,8 @@ async def test_async_client_queries_and_writes(async_client, instrumented):
     async with llm_otel.workflow("answer"):
         response = await async_client.query_points("docs", query=QUERY, limit=2)
         await async_client.upsert("docs", points=[models.PointStruct(id=7, vector=[0.1, 0.1, 0.9])])
-        async_client.upload_points("docs", points=[models.PointStruct(id=8, vector=[0.2, 0.1, 0.9])])  # sync in the async client
+        # upload_points is a plain method in the async client too
+        async_client.upload_points("docs", points=[models.PointStruct(id=8, vector=[0.2, 0.1, 0.9])])
         await async_client.delete("docs", points_selector=models.PointIdsList(points=[7]))
     span = instrumented.span("retrieval docs")
     assert [d["id"] for d in documents(span)] == [str(p.id) for p in response.points]

@@ -14,7 +14,16 @@ from collections.abc import Collection
 from typing import Any
 
 from llm_otel import _semconv as sc
-from llm_otel.instrumentors._vector import Method, Pairs, Request, Search, VectorStoreInstrumentor, Write, arg, query_text
+from llm_otel.instrumentors._vector import (
+    Method,
+    Pairs,
+    Request,
+    Search,
+    VectorStoreInstrumentor,
+    Write,
+    arg,
+    query_text,
+)
 
 _SYNC = "chromadb.api.models.Collection"
 _ASYNC = "chromadb.api.models.AsyncCollection"
@@ -55,12 +64,14 @@ def _get_hits(result: Any, with_pairs: bool) -> tuple[int, Pairs | None]:
 
 _QUERY = Search(sc.DB_SYSTEM_CHROMA, "query", _query_request, _query_hits)
 _GET = Search(sc.DB_SYSTEM_CHROMA, "get", _get_request, _get_hits)
-_WRITES = {op: Write(sc.DB_SYSTEM_CHROMA, op, _write_request) for op in ("add", "upsert", "update", "delete")}
+_WRITES: dict[str, Search | Write] = {
+    op: Write(sc.DB_SYSTEM_CHROMA, op, _write_request) for op in ("add", "upsert", "update", "delete")
+}
 
 METHODS: list[Method] = [
     (module, cls, name, spec, is_async)
     for module, cls, is_async in ((_SYNC, "Collection", False), (_ASYNC, "AsyncCollection", True))
-    for name, spec in (("query", _QUERY), ("get", _GET), *_WRITES.items())
+    for name, spec in {"query": _QUERY, "get": _GET, **_WRITES}.items()
 ]
 
 

@@ -45,7 +45,7 @@ def _hits(result: Any, with_pairs: bool) -> tuple[int, Pairs | None]:
     count = int(found.sum())
     if not with_pairs:
         return count, None
-    return count, [(str(i), float(d)) for i, d in zip(ids[found].tolist(), distances[found].tolist())]
+    return count, [(str(i), float(d)) for i, d in zip(ids[found].tolist(), distances[found].tolist(), strict=True)]
 
 
 _SEARCH = Search(sc.DB_SYSTEM_FAISS, "search", _request, _hits)
@@ -69,7 +69,7 @@ class FaissInstrumentor(VectorStoreInstrumentor):
     library = "faiss"
 
     def instrumentation_dependencies(self) -> Collection[str]:
-        return ()  # faiss-cpu, faiss-gpu and conda builds all install the module ``faiss``: no one distribution to require
+        return ()  # faiss-cpu, faiss-gpu and conda builds all install ``faiss``: no one distribution to require
 
     def _methods(self) -> list[Method]:
         return [("faiss", cls, "search", _SEARCH, False) for cls in _index_classes()]

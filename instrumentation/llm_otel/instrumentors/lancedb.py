@@ -68,7 +68,7 @@ def _hits(table: Any, with_pairs: bool) -> tuple[int, Pairs | None]:
     score_column = next((c for c in _SCORE_COLUMNS if c in names), None)
     ids = table.column(id_column).to_pylist()
     scores = table.column(score_column).to_pylist() if score_column else [None] * count
-    return count, [(str(i), None if s is None else float(s)) for i, s in zip(ids, scores)]
+    return count, [(str(i), None if s is None else float(s)) for i, s in zip(ids, scores, strict=True)]
 
 
 def _write_request(table: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Request | None:

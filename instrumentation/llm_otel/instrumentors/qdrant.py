@@ -59,12 +59,14 @@ def _batch_hits(result: Any, with_pairs: bool) -> tuple[int, Pairs | None]:
     return _scored([p for response in result for p in response.points], with_pairs)
 
 
-_SEARCHES = (
+_SEARCHES: tuple[tuple[str, Search | Write], ...] = (
     ("query_points", Search(sc.DB_SYSTEM_QDRANT, "query_points", _query_points_request, _response_hits)),
     ("query_batch_points", Search(sc.DB_SYSTEM_QDRANT, "query_batch_points", _batch_request, _batch_hits)),
     ("search", Search(sc.DB_SYSTEM_QDRANT, "search", _search_request, _scored)),
 )
-_WRITES = tuple((op, Write(sc.DB_SYSTEM_QDRANT, op, _write_request)) for op in ("upsert", "delete", "upload_points"))
+_WRITES: tuple[tuple[str, Search | Write], ...] = tuple(
+    (op, Write(sc.DB_SYSTEM_QDRANT, op, _write_request)) for op in ("upsert", "delete", "upload_points")
+)
 
 METHODS: list[Method] = [
     (module, cls, name, spec, is_async and name != "upload_points")  # the async client's upload_points is sync

@@ -83,14 +83,15 @@ class VectorStore:
     def add(self, documents: Sequence[Document], vectors: Sequence[Sequence[float]]) -> None:
         if len(documents) != len(vectors):
             raise ValueError(f"{len(documents)} documents but {len(vectors)} vectors")
-        for doc, vec in zip(documents, vectors):
+        for doc, vec in zip(documents, vectors, strict=True):
             if len(vec) != self.dimensions:
                 raise ValueError(f"vector for {doc.id!r} has {len(vec)} dimensions, expected {self.dimensions}")
         from qdrant_client.models import PointStruct
 
         points = [
-            PointStruct(id=point_id(doc.id), vector=list(vec), payload={"doc_id": doc.id, "title": doc.title, "text": doc.text})
-            for doc, vec in zip(documents, vectors)
+            PointStruct(id=point_id(doc.id), vector=list(vec),
+                        payload={"doc_id": doc.id, "title": doc.title, "text": doc.text})
+            for doc, vec in zip(documents, vectors, strict=True)
         ]
         self._client.upsert(self.collection, points=points)
 
@@ -98,7 +99,8 @@ class VectorStore:
         """The ``k`` nearest documents, most similar first."""
         if len(vector) != self.dimensions:
             raise ValueError(f"query vector has {len(vector)} dimensions, expected {self.dimensions}")
-        response = self._client.query_points(self.collection, query=list(vector), limit=max(1, int(k)), with_payload=True)
+        response = self._client.query_points(self.collection, query=list(vector), limit=max(1, int(k)),
+                                             with_payload=True)
         return [
             Hit(p.payload["doc_id"], p.payload["title"], p.payload["text"], round(float(p.score), 6))
             for p in response.points
