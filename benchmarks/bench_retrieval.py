@@ -27,6 +27,7 @@ divided by N, so start-up and imports cancel out).
 
     python benchmarks/bench_retrieval.py [--stores faiss,qdrant] [--rounds 5] [--calls 300]
     python benchmarks/bench_retrieval.py --cachegrind --stores faiss,qdrant
+    python benchmarks/bench_retrieval.py --cachegrind --rounds 0      # instruction counts only
 
 The workers run under ``.venv-bench-retrieval/`` (created on first use from
 ``benchmarks/requirements-retrieval-peers.txt`` plus ``pip install -e .``) or ``--python PATH``.
@@ -303,7 +304,7 @@ def main() -> None:
         for r in range(args.rounds):
             for config in configs[r % len(configs):] + configs[: r % len(configs)]:
                 rows[config].append(run_one(python, store, config, args))
-        summary[store] = report(store, rows)
+        summary[store] = report(store, rows) if args.rounds else {}
         if args.cachegrind:
             n = args.cg_calls
             per_call = {c: (instructions(python, store, c, 2 * n, 20) - instructions(python, store, c, n, 20)) / n
