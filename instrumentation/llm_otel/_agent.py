@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from llm_otel import _recorder
 from llm_otel._invocation import Invocation
 
 
@@ -10,7 +11,8 @@ class AgentInvocation(Invocation):
 
     __slots__ = ("name", "id", "description", "version", "provider", "conversation_id")
     _request_fields = __slots__
-    _kind = "agent"
+    _span_start = _recorder.start_agent
+    _span_end = _recorder.finish_agent
 
     def __init__(
         self,
@@ -36,7 +38,8 @@ class WorkflowInvocation(Invocation):
 
     __slots__ = ("name", "conversation_id")
     _request_fields = __slots__
-    _kind = "workflow"
+    _span_start = _recorder.start_workflow
+    _span_end = _recorder.finish_workflow
 
     def __init__(self, name: str, *, conversation_id: str | None = None) -> None:
         super().__init__()

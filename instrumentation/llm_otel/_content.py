@@ -80,7 +80,7 @@ def normalize_message(message: Any) -> dict[str, Any]:
         if not isinstance(message, Mapping):
             return {"role": "user", "parts": [_text_part(message)]}
     if "parts" in message:
-        return _jsonable(message)
+        return dict(_jsonable(message))
     role = str(message.get("role", "user"))
     parts = _parts_from_content(message.get("content"))
     for call in message.get("tool_calls") or ():
@@ -209,7 +209,7 @@ def encode(value: Any, max_bytes: int) -> tuple[str, bool]:
     cap = _water_level(sizes, max(max_bytes - overhead, 0))
     cut_count = sum(1 for n in sizes if n > cap)
     cap = _water_level(sizes, max(max_bytes - overhead - _MARKER_RESERVE * cut_count, 0))
-    for (container, k), n in zip(leaves, sizes):
+    for (container, k), n in zip(leaves, sizes, strict=True):
         if n > cap:
             container[k] = _cut(container[k], cap)
     text = _dumps(prepared)
@@ -226,10 +226,7 @@ def _structure_size(messages: list[Any]) -> int:
 
 
 def _skeleton(messages: Sequence[Any]) -> Any:
-    cut: list[Any] = []
-    for m in messages:
-        cut.append(_blank(m))
-    return cut
+    return [_blank(m) for m in messages]
 
 
 def _blank(value: Any) -> Any:

@@ -31,8 +31,8 @@ from typing import Any
 
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
-from llm_otel import _settings, _telemetry
 from llm_otel import _semconv as sc
+from llm_otel import _settings, _telemetry
 from llm_otel._redaction import redact
 from llm_otel._safety import report
 
@@ -141,18 +141,18 @@ def _emit(result: EvaluationResult, context: Any, span: Any, base: dict[str, Any
     if span is not None and span.is_recording():
         span.add_event(sc.EVENT_EVALUATION_RESULT, attributes)
     metric_attributes = {**base, sc.GEN_AI_EVALUATION_NAME: result.name}
-    tel.evaluation_results.add(1, {**metric_attributes, sc.GEN_AI_EVALUATION_SCORE_LABEL: result.label or "scored"})
+    tel[sc.METRIC_EVALUATION_RESULTS].add(1, {**metric_attributes, sc.GEN_AI_EVALUATION_SCORE_LABEL: result.label or "scored"})
     if result.score is not None and result.name not in _COUNTED_ONLY:
-        tel.evaluation_score.record(result.score, metric_attributes)
+        tel[sc.METRIC_EVALUATION_SCORE].record(result.score, metric_attributes)
 
 
-def evaluate_invocation(inv: Any, text: str, span: Any) -> None:
-    """Run the enabled evaluators on an inference's answer (called by the recorder before the span ends)."""
+def evaluate_invocation(inv: Any, text: str, span: Any, base: dict[str, Any]) -> None:
+    """Run the enabled evaluators on an inference's answer (called by the recorder before the span ends).
+
+    ``base``: the inference's common metric attributes (operation, provider, model).
+    """
     settings = _settings.get()
     evaluators = _selected(settings.evaluators)
-    base = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
-    if inv.model:
-        base[sc.GEN_AI_REQUEST_MODEL] = inv.model
     scanned = text[:_SCAN_CHARS]
     for evaluate in evaluators:
         try:
@@ -203,7 +203,7 @@ class _Judge:
         try:
             self._queue.put_nowait((question, response, context, base, response_id))
         except queue.Full:
-            _telemetry.current().instrumentation_errors.add(1, {sc.LLM_OTEL_ERROR_STAGE: "judge_queue_full"})
+            _telemetry.current()[sc.METRIC_INSTRUMENTATION_ERRORS].add(1, {sc.LLM_OTEL_ERROR_STAGE: "judge_queue_full"})
 
     def flush(self, timeout: float = 10.0) -> bool:
         done = threading.Event()
@@ -312,6 +312,6 @@ def record_feedback(
             attributes[sc.GEN_AI_EVALUATION_EXPLANATION] = redact(comment)[:4096]
         tel = _telemetry.current()
         tel.logger.emit(event_name=sc.EVENT_EVALUATION_RESULT, attributes=attributes, context=context)
-        tel.feedback_score.record(float(score), {sc.LLM_OTEL_FEEDBACK_LABEL: str(label)[:64]} if label else {})
+        tel[sc.METRIC_FEEDBACK_SCORE].record(float(score), {sc.LLM_OTEL_FEEDBACK_LABEL: str(label)[:64]} if label else {})
     except Exception as exc:
         report("feedback", exc)

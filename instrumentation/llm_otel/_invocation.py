@@ -11,12 +11,19 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from typing import Any, ClassVar, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from opentelemetry.context import get_value
 
 from llm_otel import _recorder, _safety
 from llm_otel._keys import FINISHED, INVOCATION_KEY, NEW
+
+if TYPE_CHECKING:
+    from opentelemetry.trace import Span, SpanKind
+
+    from llm_otel._telemetry import Telemetry
+
+    SpanStart = tuple[str, SpanKind, dict[str, Any]]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,7 +43,6 @@ class Invocation:
     )
     # request-side fields copied when a decorator makes a fresh invocation per call
     _request_fields: ClassVar[tuple[str, ...]] = ()
-    _kind: ClassVar[str] = ""
 
     def __init__(self) -> None:
         self.attributes: dict[str, Any] = {}
@@ -92,6 +98,15 @@ class Invocation:
 
     def _init_response_fields(self) -> None:  # overridden by each kind
         pass
+
+    # -- what the recorder does for this kind (each subclass binds the recorder's functions) -----------
+    def _span_start(self) -> SpanStart:
+        """(span name, span kind, attributes known at start)."""
+        raise NotImplementedError
+
+    def _span_end(self, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
+        """Attributes known at the end, metric points, cost and content."""
+        raise NotImplementedError
 
     def _on_call(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
         """Hook: a decorated function was called with these arguments."""

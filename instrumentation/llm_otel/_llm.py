@@ -4,31 +4,28 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Annotated, Any, ClassVar
+
+from opentelemetry.context import get_value
 
 from llm_otel import _recorder
 from llm_otel import _semconv as sc
-from llm_otel._invocation import Invocation
-
-# request parameters accepted by llm_call(**request_params), each filling gen_ai.request.*
-REQUEST_PARAMS = (
-    "temperature",
-    "max_tokens",
-    "top_p",
-    "top_k",
-    "frequency_penalty",
-    "presence_penalty",
-    "stop_sequences",
-    "seed",
-    "choice_count",
-    "stream",
-    "encoding_formats",
-    "output_type",
-    "conversation_id",
-    "input_messages",
-    "system_instructions",
-    "tool_definitions",
+from llm_otel._fields import (
+    AttributeTable,
+    Phase,
+    clearer,
+    fields_of,
+    not_one,
+    request,
+    response,
+    slot_names,
+    str_list,
+    true_or_none,
+    truthy,
 )
+from llm_otel._invocation import Invocation
+from llm_otel._keys import INVOCATION_KEY, STARTED
+
 _OUTPUT_TEXT_LIMIT = 1 << 20  # chars kept from streamed str chunks (length is always counted)
 
 
@@ -37,19 +34,54 @@ class LLMInvocation(Invocation):
 
     >>> with llm_otel.llm_call(provider="openai", model="gpt-4o-mini") as call:
     ...     call.input_tokens, call.output_tokens = 12, 40
+
+    Each field below is declared once: its type, the span attribute it fills, and whether it is
+    known at the request (on the span from the start, an ``llm_call()`` keyword, merged by the
+    duplicate guard) or at the response (set at the end). Unset fields read as None.
     """
 
+    # -- request: known when the call starts ------------------------------------------------------
+    server_address: Annotated[str | None, request(sc.SERVER_ADDRESS, truthy, param=False)]
+    server_port: Annotated[int | None, request(sc.SERVER_PORT, truthy, param=False)]
+    temperature: Annotated[float | None, request(sc.GEN_AI_REQUEST_TEMPERATURE)]
+    max_tokens: Annotated[int | None, request(sc.GEN_AI_REQUEST_MAX_TOKENS)]
+    top_p: Annotated[float | None, request(sc.GEN_AI_REQUEST_TOP_P)]
+    top_k: Annotated[float | None, request(sc.GEN_AI_REQUEST_TOP_K)]
+    frequency_penalty: Annotated[float | None, request(sc.GEN_AI_REQUEST_FREQUENCY_PENALTY)]
+    presence_penalty: Annotated[float | None, request(sc.GEN_AI_REQUEST_PRESENCE_PENALTY)]
+    stop_sequences: Annotated[Sequence[str] | None, request(sc.GEN_AI_REQUEST_STOP_SEQUENCES, str_list)]
+    seed: Annotated[int | None, request(sc.GEN_AI_REQUEST_SEED)]
+    choice_count: Annotated[int | None, request(sc.GEN_AI_REQUEST_CHOICE_COUNT, not_one)]
+    stream: Annotated[bool | None, request(sc.GEN_AI_REQUEST_STREAM, true_or_none)]
+    encoding_formats: Annotated[Sequence[str] | None, request(sc.GEN_AI_REQUEST_ENCODING_FORMATS, str_list)]
+    output_type: Annotated[str | None, request(sc.GEN_AI_OUTPUT_TYPE)]
+    conversation_id: Annotated[str | None, request(sc.GEN_AI_CONVERSATION_ID)]
+    # content: on spans and events only when capture is on (the recorder's content path reads them)
+    input_messages: Annotated[Any, request()]
+    system_instructions: Annotated[Any, request()]
+    tool_definitions: Annotated[Any, request()]
+
+    # -- response: known when the call ends --------------------------------------------------------
+    response_id: Annotated[str | None, response(sc.GEN_AI_RESPONSE_ID)]
+    response_model: Annotated[str | None, response(sc.GEN_AI_RESPONSE_MODEL)]
+    finish_reasons: Annotated[Sequence[str] | None, response(sc.GEN_AI_RESPONSE_FINISH_REASONS, str_list)]
+    input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_INPUT_TOKENS)]
+    """Provider-reported input tokens, cached ones included (as the conventions count them)."""
+    output_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_OUTPUT_TOKENS)]
+    cache_read_input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)]
+    cache_creation_input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)]
+    reasoning_output_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)]
+    embedding_dimensions: Annotated[int | None, response(sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, truthy)]
+    cost_usd: Annotated[float | None, response(sc.LLM_OTEL_COST_USD)]
+    """Computed from usage and offline prices at the end; set it to override."""
+    output_text: Annotated[str | None, response()]
+    """The answer text, if the app has it: response length, quality and (opt-in) content."""
+    output_messages: Annotated[Any, response()]
+
     __slots__ = (
-        "provider", "model", "operation", "server_address", "server_port",
-        *REQUEST_PARAMS,
-        "response_id", "response_model", "finish_reasons",
-        "input_tokens", "output_tokens", "cache_read_input_tokens",
-        "cache_creation_input_tokens", "reasoning_output_tokens",
-        "output_text", "output_messages", "embedding_dimensions", "cost_usd",
+        "provider", "model", "operation", *slot_names(__annotations__),
         "_first_chunk", "_last_chunk", "_chunks", "_text_parts", "_text_len", "_chunk_attributes",
     )
-    _request_fields = ("provider", "model", "operation", "server_address", "server_port", *REQUEST_PARAMS)
-    _kind = "llm"
 
     def __init__(
         self,
@@ -61,27 +93,12 @@ class LLMInvocation(Invocation):
         **request_params: Any,
     ) -> None:
         super().__init__()
+        self._init_response_fields()  # every declared field starts as None
         self.provider = provider
         self.model = model
         self.operation = operation
         self.server_address = server_address
         self.server_port = server_port
-        self.temperature: float | None = None
-        self.max_tokens: int | None = None
-        self.top_p: float | None = None
-        self.top_k: float | None = None
-        self.frequency_penalty: float | None = None
-        self.presence_penalty: float | None = None
-        self.stop_sequences: Sequence[str] | None = None
-        self.seed: int | None = None
-        self.choice_count: int | None = None
-        self.stream: bool | None = None
-        self.encoding_formats: Sequence[str] | None = None
-        self.output_type: str | None = None
-        self.conversation_id: str | None = None
-        self.input_messages: Any = None
-        self.system_instructions: Any = None
-        self.tool_definitions: Any = None
         for name, value in request_params.items():
             if name not in REQUEST_PARAMS:
                 raise TypeError(
@@ -89,30 +106,21 @@ class LLMInvocation(Invocation):
                     f"request parameters are: {', '.join(REQUEST_PARAMS)}"
                 )
             setattr(self, name, value)
-        self._init_response_fields()
 
     def _init_response_fields(self) -> None:
-        self.response_id: str | None = None
-        self.response_model: str | None = None
-        self.finish_reasons: Sequence[str] | None = None
-        self.input_tokens: int | None = None
-        """Provider-reported input tokens, cached ones included (as the conventions count them)."""
-        self.output_tokens: int | None = None
-        self.cache_read_input_tokens: int | None = None
-        self.cache_creation_input_tokens: int | None = None
-        self.reasoning_output_tokens: int | None = None
-        self.output_text: str | None = None
-        """The answer text, if the app has it: response length, quality and (opt-in) content."""
-        self.output_messages: Any = None
-        self.embedding_dimensions: int | None = None
-        self.cost_usd: float | None = None
-        """Computed from usage and offline prices at the end; set it to override."""
+        _clear_fields(self)
         self._first_chunk: float | None = None
         self._last_chunk = 0.0
         self._chunks = 0
         self._text_parts: list[str] | None = None
         self._text_len = 0
         self._chunk_attributes: dict[str, Any] | None = None  # metric attributes of chunk points, fixed at the first
+
+    # -- telemetry (the recorder decides what the fields become) ----------------------------------
+    _start_attributes: ClassVar[AttributeTable] = ()  # (field, attribute, convert), derived below
+    _end_attributes: ClassVar[AttributeTable] = ()
+    _span_start = _recorder.start_llm
+    _span_end = _recorder.finish_llm
 
     # -- streaming ------------------------------------------------------------------
     def add_chunk(self, text: str | None = None) -> None:
@@ -150,3 +158,37 @@ class LLMInvocation(Invocation):
 
     def _on_item(self, item: Any) -> None:
         self.add_chunk(item if isinstance(item, str) else None)
+
+
+# -- derived from the declarations above ---------------------------------------------------------------
+FIELDS = fields_of(LLMInvocation)
+REQUEST_FIELDS: tuple[str, ...] = tuple(n for n, f in FIELDS.items() if f.phase is Phase.REQUEST)
+REQUEST_PARAMS: tuple[str, ...] = tuple(n for n in REQUEST_FIELDS if FIELDS[n].param)
+"""The keyword arguments ``llm_call(**request_params)`` accepts."""
+MERGED_FIELDS: tuple[str, ...] = tuple(n for n in REQUEST_FIELDS if FIELDS[n].merge)
+"""What the duplicate guard copies into an open invocation that lacks it."""
+LLMInvocation._request_fields = ("provider", "model", "operation", *REQUEST_FIELDS)
+_clear_fields = clearer(tuple(FIELDS))
+LLMInvocation._start_attributes = tuple(
+    (n, f.attribute, f.convert) for n, f in FIELDS.items() if f.phase is Phase.REQUEST and f.attribute
+)
+LLMInvocation._end_attributes = tuple(
+    (n, f.attribute, f.convert) for n, f in FIELDS.items() if f.phase is Phase.RESPONSE and f.attribute
+)
+
+
+def open_llm_invocation() -> LLMInvocation | None:
+    """The llm_otel inference invocation open in this context, or None (the duplicate guard)."""
+    inv = get_value(INVOCATION_KEY)
+    if isinstance(inv, LLMInvocation) and inv._state == STARTED:
+        return inv
+    return None
+
+
+def merge_request(outer: LLMInvocation, inner: LLMInvocation) -> None:
+    """The duplicate guard's merge: the open invocation learns what it does not know yet."""
+    for name in MERGED_FIELDS:
+        if getattr(outer, name) is None:
+            value = getattr(inner, name)
+            if value is not None:
+                setattr(outer, name, value)

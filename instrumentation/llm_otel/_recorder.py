@@ -12,50 +12,40 @@ span may be incomplete, the user's call is never affected.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from opentelemetry.context import attach, detach, get_value, set_value
-from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span, set_span_in_context
+from opentelemetry.context import attach, detach, set_value
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, get_current_span, set_span_in_context
 
 from llm_otel import _content, _evaluation, _pricing, _settings, _telemetry
 from llm_otel import _semconv as sc
 from llm_otel._keys import FINISHED, INVOCATION_KEY, NEW, STARTED
 from llm_otel._safety import report
 
+if TYPE_CHECKING:  # the invocation modules import this one: types only, no import cycle
+    from llm_otel._agent import AgentInvocation, WorkflowInvocation
+    from llm_otel._invocation import Invocation
+    from llm_otel._llm import LLMInvocation
+    from llm_otel._retrieval import RetrievalInvocation
+    from llm_otel._telemetry import Telemetry
+    from llm_otel._tool import ToolInvocation
+
+SpanStart = tuple[str, SpanKind, dict[str, Any]]
+
 _perf = time.perf_counter
 _CLIENT = SpanKind.CLIENT
 _INTERNAL = SpanKind.INTERNAL
 
-# invocation field -> span attribute, set at span start when not None
-_LLM_REQUEST_ATTRIBUTES = (
-    ("temperature", sc.GEN_AI_REQUEST_TEMPERATURE),
-    ("max_tokens", sc.GEN_AI_REQUEST_MAX_TOKENS),
-    ("top_p", sc.GEN_AI_REQUEST_TOP_P),
-    ("top_k", sc.GEN_AI_REQUEST_TOP_K),
-    ("frequency_penalty", sc.GEN_AI_REQUEST_FREQUENCY_PENALTY),
-    ("presence_penalty", sc.GEN_AI_REQUEST_PRESENCE_PENALTY),
-    ("seed", sc.GEN_AI_REQUEST_SEED),
-    ("conversation_id", sc.GEN_AI_CONVERSATION_ID),
-    ("output_type", sc.GEN_AI_OUTPUT_TYPE),
-)
-_LLM_USAGE_ATTRIBUTES = (
-    ("cache_read_input_tokens", sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS),
-    ("cache_creation_input_tokens", sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS),
-    ("reasoning_output_tokens", sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS),
-)
-
-
 # -- life cycle ----------------------------------------------------------------------------
 
 
-def start(inv: Any, attach_context: bool) -> None:
+def start(inv: Invocation, attach_context: bool) -> None:
     """Open the span (sampling-relevant attributes included) and make it current."""
     if inv._state != NEW:
         return
     inv._state = STARTED
     try:
-        name, kind, attributes = _STARTERS[inv._kind](inv)
+        name, kind, attributes = inv._span_start()
         span = _telemetry.current().tracer.start_span(name, kind=kind, attributes=attributes)
         inv._span = span
         inv._context = set_value(INVOCATION_KEY, inv, set_span_in_context(span))
@@ -66,7 +56,7 @@ def start(inv: Any, attach_context: bool) -> None:
     inv._start = _perf()
 
 
-def activate(inv: Any) -> Any:
+def activate(inv: Invocation) -> object:
     """Make the invocation current for a step of a generator; returns a token or None."""
     ctx = inv._context
     if ctx is None or inv._state != STARTED:
@@ -86,7 +76,7 @@ def deactivate(token: Any) -> None:
             report("deactivate", exc)
 
 
-def release(inv: Any) -> None:
+def release(inv: Invocation) -> None:
     """Stop being the current span without ending (a stream returned to the caller stays open)."""
     token, inv._token = inv._token, None
     if token is not None:
@@ -94,14 +84,6 @@ def release(inv: Any) -> None:
             detach(token)
         except Exception as exc:
             report("detach", exc)
-
-
-def open_llm_invocation() -> Any:
-    """The llm_otel inference invocation open in this context, or None (the duplicate guard)."""
-    inv = get_value(INVOCATION_KEY)
-    if inv is not None and inv._kind == "llm" and inv._state == STARTED:
-        return inv
-    return None
 
 
 def foreign_inference_span_is_current() -> bool:
@@ -113,7 +95,7 @@ def foreign_inference_span_is_current() -> bool:
     return attributes.get(sc.GEN_AI_OPERATION_NAME) in sc.INFERENCE_OPERATIONS
 
 
-def finish(inv: Any, exc: BaseException | None) -> None:
+def finish(inv: Invocation, exc: BaseException | None) -> None:
     """End the invocation exactly once: attributes, status, metrics, cost, content."""
     if inv._state != STARTED:
         return
@@ -122,7 +104,7 @@ def finish(inv: Any, exc: BaseException | None) -> None:
     span = inv._span
     try:
         if span is not None:
-            _FINISHERS[inv._kind](inv, _telemetry.current(), span, _error_type(inv, span, exc), duration)
+            inv._span_end(_telemetry.current(), span, _error_type(inv, span, exc), duration)
     except Exception as internal:
         report("finish", internal)
     finally:
@@ -139,7 +121,7 @@ def finish(inv: Any, exc: BaseException | None) -> None:
                 report("detach", internal)
 
 
-def _error_type(inv: Any, span: Any, exc: BaseException | None) -> str | None:
+def _error_type(inv: Invocation, span: Span, exc: BaseException | None) -> str | None:
     if exc is not None and not isinstance(exc, Exception):
         # GeneratorExit, CancelledError, KeyboardInterrupt: the caller stopped, nothing failed
         inv.end_early("closed" if isinstance(exc, GeneratorExit) else type(exc).__name__.lower())
@@ -160,18 +142,20 @@ def _error_type(inv: Any, span: Any, exc: BaseException | None) -> str | None:
 # -- streaming chunks -----------------------------------------------------------------------
 
 
-def first_chunk(inv: Any, now: float) -> None:
+def first_chunk(inv: LLMInvocation, now: float) -> None:
     try:
-        inv._chunk_attributes = _llm_metric_attributes(inv, None)  # reused for every later chunk
-        _telemetry.current().time_to_first_chunk.record(now - inv._start, inv._chunk_attributes, context=inv._context)
+        inv._chunk_attributes = llm_metric_attributes(inv, None)  # reused for every later chunk
+        _telemetry.current()[sc.METRIC_TIME_TO_FIRST_CHUNK].record(
+            now - inv._start, inv._chunk_attributes, context=inv._context
+        )
     except Exception as exc:
         report("chunk", exc)
 
 
-def next_chunk(inv: Any, gap: float) -> None:
+def next_chunk(inv: LLMInvocation, gap: float) -> None:
     try:
-        _telemetry.current().time_per_output_chunk.record(
-            gap, inv._chunk_attributes or _llm_metric_attributes(inv, None), context=inv._context
+        _telemetry.current()[sc.METRIC_TIME_PER_OUTPUT_CHUNK].record(
+            gap, inv._chunk_attributes or llm_metric_attributes(inv, None), context=inv._context
         )
     except Exception as exc:
         report("chunk", exc)
@@ -180,35 +164,39 @@ def next_chunk(inv: Any, gap: float) -> None:
 # -- inference --------------------------------------------------------------------------------
 
 
-def _start_llm(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+def start_llm(inv: LLMInvocation) -> SpanStart:
     operation = inv.operation
     model = inv.model
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
     if model:
         attributes[sc.GEN_AI_REQUEST_MODEL] = model
-    if inv.server_address:
-        attributes[sc.SERVER_ADDRESS] = inv.server_address
-    if inv.server_port:
-        attributes[sc.SERVER_PORT] = inv.server_port
-    for field, key in _LLM_REQUEST_ATTRIBUTES:
-        value = getattr(inv, field)
-        if value is not None:
-            attributes[key] = value
-    if inv.stop_sequences:
-        attributes[sc.GEN_AI_REQUEST_STOP_SEQUENCES] = _str_list(inv.stop_sequences)
-    if inv.encoding_formats:
-        attributes[sc.GEN_AI_REQUEST_ENCODING_FORMATS] = _str_list(inv.encoding_formats)
-    if inv.choice_count is not None and inv.choice_count != 1:
-        attributes[sc.GEN_AI_REQUEST_CHOICE_COUNT] = inv.choice_count
-    if inv.stream:
-        attributes[sc.GEN_AI_REQUEST_STREAM] = True
+    _set_fields(attributes, inv, inv._start_attributes)
     return (f"{operation} {model}" if model else operation), _CLIENT, attributes
 
 
-def _llm_metric_attributes(inv: Any, error_type: str | None) -> dict[str, Any]:
+def _set_fields(out: dict[str, Any], inv: Invocation, table: Any) -> None:
+    """Copy the declared fields that are set into span attributes (see ``_fields``)."""
+    for field, key, convert in table:
+        value = getattr(inv, field)
+        if value is not None:
+            if convert is not None:
+                value = convert(value)
+                if value is None:
+                    continue
+            out[key] = value
+
+
+def inference_base_attributes(inv: LLMInvocation) -> dict[str, Any]:
+    """Operation, provider and model: what every metric point about an inference carries."""
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
     if inv.model:
         attributes[sc.GEN_AI_REQUEST_MODEL] = inv.model
+    return attributes
+
+
+def llm_metric_attributes(inv: LLMInvocation, error_type: str | None) -> dict[str, Any]:
+    """The attributes of the inference metrics (duration, tokens, cost, chunks)."""
+    attributes = inference_base_attributes(inv)
     if inv.response_model:
         attributes[sc.GEN_AI_RESPONSE_MODEL] = inv.response_model
     if inv.server_address:
@@ -220,28 +208,22 @@ def _llm_metric_attributes(inv: Any, error_type: str | None) -> dict[str, Any]:
     return attributes
 
 
-def _finish_llm(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
     settings = _settings.get()
-    metric_attributes = _llm_metric_attributes(inv, error_type)
-    tel.operation_duration.record(duration, metric_attributes)
-    end: dict[str, Any] = {}
+    metric_attributes = llm_metric_attributes(inv, error_type)
+    tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes)
 
     input_tokens, output_tokens = inv.input_tokens, inv.output_tokens
     if input_tokens is not None:
-        end[sc.GEN_AI_USAGE_INPUT_TOKENS] = input_tokens
-        tel.token_usage.record(input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+        tel[sc.METRIC_TOKEN_USAGE].record(input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
     if output_tokens is not None:
-        end[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = output_tokens
-        tel.token_usage.record(output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT})
-    for field, key in _LLM_USAGE_ATTRIBUTES:
-        value = getattr(inv, field)
-        if value is not None:
-            end[key] = value
-
+        tel[sc.METRIC_TOKEN_USAGE].record(
+            output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+        )
     if inv.cost_usd is None and (input_tokens or output_tokens):
         rates = _pricing.rates_for(inv.provider, inv.response_model or inv.model or "", settings.prices_file)
         if rates is None:
-            tel.unpriced.add(1, metric_attributes)
+            tel[sc.METRIC_UNPRICED].add(1, metric_attributes)
         else:
             inv.cost_usd = rates.cost(
                 input_tokens or 0,
@@ -250,20 +232,11 @@ def _finish_llm(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str 
                 inv.cache_creation_input_tokens or 0,
             )
     if inv.cost_usd is not None:
-        end[sc.LLM_OTEL_COST_USD] = inv.cost_usd
-        tel.cost.add(inv.cost_usd, metric_attributes)
+        tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes)
 
-    if inv.response_id:
-        end[sc.GEN_AI_RESPONSE_ID] = inv.response_id
-    if inv.response_model:
-        end[sc.GEN_AI_RESPONSE_MODEL] = inv.response_model
-    if inv.finish_reasons:
-        reasons = inv.finish_reasons
-        end[sc.GEN_AI_RESPONSE_FINISH_REASONS] = [reasons] if isinstance(reasons, str) else _str_list(reasons)
-    if inv.embedding_dimensions:
-        end[sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT] = inv.embedding_dimensions
-
-    if inv._chunks:
+    end: dict[str, Any] = {}
+    _set_fields(end, inv, inv._end_attributes)
+    if inv._chunks and inv._first_chunk is not None:
         end[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
         end[sc.LLM_OTEL_STREAM_CHUNKS] = inv._chunks
     if inv._end_reason is not None:
@@ -274,9 +247,9 @@ def _finish_llm(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str 
     if text is None and inv._text_parts is not None:
         text = inv.output_text = inv.streamed_text()
     if text is not None:
-        tel.response_length.record(max(len(text), inv._text_len), metric_attributes)
+        tel[sc.METRIC_RESPONSE_LENGTH].record(max(len(text), inv._text_len), metric_attributes)
         if settings.evaluators and inv.operation != sc.OP_EMBEDDINGS:
-            _evaluation.evaluate_invocation(inv, text, span)
+            _evaluation.evaluate_invocation(inv, text, span, inference_base_attributes(inv))
 
     capture = settings.capture
     if capture.on_span or capture.on_event:
@@ -284,7 +257,7 @@ def _finish_llm(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str 
         if capture.on_span:
             end.update(content)
         if capture.on_event:
-            _emit_details_event(inv, tel, span, end, content, error_type)
+            _emit_details_event(inv, tel, end, content, error_type)
 
     if inv.attributes:
         end.update(inv.attributes)
@@ -292,7 +265,7 @@ def _finish_llm(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str 
         span.set_attributes(end)
 
 
-def _llm_content(inv: Any, text: str | None, settings: _settings.Settings, tel: _telemetry.Telemetry) -> dict[str, str]:
+def _llm_content(inv: LLMInvocation, text: str | None, settings: _settings.Settings, tel: Telemetry) -> dict[str, str]:
     limit = settings.content_max_bytes
     out: dict[str, str] = {}
     values = (
@@ -307,7 +280,7 @@ def _llm_content(inv: Any, text: str | None, settings: _settings.Settings, tel: 
     return out
 
 
-def _output_messages(inv: Any, text: str | None) -> Any:
+def _output_messages(inv: LLMInvocation, text: str | None) -> Any:
     if inv.output_messages is not None:
         return _content.normalize_messages(inv.output_messages)
     if text is None:
@@ -317,19 +290,17 @@ def _output_messages(inv: Any, text: str | None) -> Any:
     return _content.output_messages_from_text(text, reason)
 
 
-def _encode(key: str, value: Any, limit: int, tel: _telemetry.Telemetry) -> str:
+def _encode(key: str, value: Any, limit: int, tel: Telemetry) -> str:
     text, truncated = _content.encode(value, limit)
     if truncated:
-        tel.content_truncated.add(1, {sc.LLM_OTEL_CONTENT_ATTRIBUTE: key})
+        tel[sc.METRIC_CONTENT_TRUNCATED].add(1, {sc.LLM_OTEL_CONTENT_ATTRIBUTE: key})
     return text
 
 
 def _emit_details_event(
-    inv: Any, tel: _telemetry.Telemetry, span: Any, end: dict[str, Any], content: dict[str, str], error_type: str | None
+    inv: LLMInvocation, tel: Telemetry, end: dict[str, Any], content: dict[str, str], error_type: str | None
 ) -> None:
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
-    if inv.model:
-        attributes[sc.GEN_AI_REQUEST_MODEL] = inv.model
+    attributes = inference_base_attributes(inv)
     for key in (sc.GEN_AI_RESPONSE_ID, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_RESPONSE_FINISH_REASONS,
                 sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS):
         if key in end:
@@ -343,7 +314,7 @@ def _emit_details_event(
 # -- retrieval ------------------------------------------------------------------------------------
 
 
-def _start_retrieval(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+def start_retrieval(inv: RetrievalInvocation) -> SpanStart:
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL, sc.GEN_AI_DATA_SOURCE_ID: inv.data_source}
     if inv.provider:
         attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
@@ -352,20 +323,22 @@ def _start_retrieval(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
     return f"{sc.OP_RETRIEVAL} {inv.data_source}", _CLIENT, attributes
 
 
-def _finish_retrieval(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+def finish_retrieval(
+    inv: RetrievalInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float
+) -> None:
     metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
     if inv.provider:
         metric_attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    tel.retrieval_duration.record(duration, metric_attributes)
+    tel[sc.METRIC_RETRIEVAL_DURATION].record(duration, metric_attributes)
     end: dict[str, Any] = {}
     count = inv.document_count
     if count is None and inv.documents is not None:
         count = len(inv.documents)
     if count is not None:
         end[sc.LLM_OTEL_RETRIEVAL_DOCUMENT_COUNT] = count
-        tel.retrieval_documents.record(count, metric_attributes)
+        tel[sc.METRIC_RETRIEVAL_DOCUMENTS].record(count, metric_attributes)
     settings = _settings.get()
     if settings.capture.on_span:
         limit = settings.content_max_bytes
@@ -383,7 +356,7 @@ def _finish_retrieval(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type
 # -- tools -----------------------------------------------------------------------------------------
 
 
-def _start_tool(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+def start_tool(inv: ToolInvocation) -> SpanStart:
     attributes: dict[str, Any] = {
         sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
         sc.GEN_AI_TOOL_NAME: inv.name,
@@ -396,7 +369,7 @@ def _start_tool(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
     return f"{sc.OP_EXECUTE_TOOL} {inv.name}", _INTERNAL, attributes
 
 
-def _finish_tool(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
+def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
     metric_attributes: dict[str, Any] = {
         sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
         sc.GEN_AI_TOOL_NAME: inv.name,
@@ -404,7 +377,7 @@ def _finish_tool(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str
     }
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    tel.tool_duration.record(duration, metric_attributes)
+    tel[sc.METRIC_TOOL_DURATION].record(duration, metric_attributes)
     end: dict[str, Any] = {}
     settings = _settings.get()
     if settings.capture.on_span:
@@ -422,59 +395,46 @@ def _finish_tool(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str
 # -- agents and workflows -------------------------------------------------------------------------
 
 
-def _start_agent(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+def start_agent(inv: AgentInvocation) -> SpanStart:
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
-    for value, key in (
+    optional = (
         (inv.id, sc.GEN_AI_AGENT_ID),
         (inv.description, sc.GEN_AI_AGENT_DESCRIPTION),
         (inv.version, sc.GEN_AI_AGENT_VERSION),
         (inv.provider, sc.GEN_AI_PROVIDER_NAME),
         (inv.conversation_id, sc.GEN_AI_CONVERSATION_ID),
-    ):
-        if value:
-            attributes[key] = value
+    )
+    attributes.update({key: value for value, key in optional if value})
     return f"{sc.OP_INVOKE_AGENT} {inv.name}", _INTERNAL, attributes
 
 
-def _finish_group(operation: str, name_key: str, histogram: str) -> Callable[..., None]:
-    """Finisher for spans that group other work (agents, workflows): a duration by name, extra attributes."""
-
-    def finish(inv: Any, tel: _telemetry.Telemetry, span: Any, error_type: str | None, duration: float) -> None:
-        metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, name_key: inv.name}
-        if error_type:
-            metric_attributes[sc.ERROR_TYPE] = error_type
-        getattr(tel, histogram).record(duration, metric_attributes)
-        if inv.attributes and span.is_recording():
-            span.set_attributes(inv.attributes)
-
-    return finish
+def _finish_group(
+    inv: AgentInvocation | WorkflowInvocation, metric_attributes: dict[str, Any], tel: Telemetry, span: Span,
+    error_type: str | None, duration: float, histogram: sc.HistogramMetric,
+) -> None:
+    """Spans that group other work (agents, workflows): a duration by name, extra attributes."""
+    if error_type:
+        metric_attributes[sc.ERROR_TYPE] = error_type
+    tel[histogram].record(duration, metric_attributes)
+    if inv.attributes and span.is_recording():
+        span.set_attributes(inv.attributes)
 
 
-def _start_workflow(inv: Any) -> tuple[str, SpanKind, dict[str, Any]]:
+def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
+    attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
+    _finish_group(inv, attributes, tel, span, error_type, duration, sc.METRIC_AGENT_DURATION)
+
+
+def finish_workflow(
+    inv: WorkflowInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float
+) -> None:
+    attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: inv.name}
+    _finish_group(inv, attributes, tel, span, error_type, duration, sc.METRIC_WORKFLOW_DURATION)
+
+
+def start_workflow(inv: WorkflowInvocation) -> SpanStart:
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: inv.name}
     if inv.conversation_id:
         attributes[sc.GEN_AI_CONVERSATION_ID] = inv.conversation_id
     return f"{sc.OP_INVOKE_WORKFLOW} {inv.name}", _INTERNAL, attributes
 
-
-def _str_list(values: Any) -> list[str]:
-    return [str(v) for v in values]
-
-
-_Starter = Callable[[Any], tuple[str, SpanKind, dict[str, Any]]]
-_Finisher = Callable[[Any, _telemetry.Telemetry, Any, "str | None", float], None]
-
-_STARTERS: dict[str, _Starter] = {
-    "llm": _start_llm,
-    "retrieval": _start_retrieval,
-    "tool": _start_tool,
-    "agent": _start_agent,
-    "workflow": _start_workflow,
-}
-_FINISHERS: dict[str, _Finisher] = {
-    "llm": _finish_llm,
-    "retrieval": _finish_retrieval,
-    "tool": _finish_tool,
-    "agent": _finish_group(sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME, "agent_duration"),
-    "workflow": _finish_group(sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME, "workflow_duration"),
-}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from llm_otel import _recorder
 from llm_otel._invocation import Invocation
 
 
@@ -30,7 +31,8 @@ class RetrievalInvocation(Invocation):
 
     __slots__ = ("data_source", "top_k", "query", "provider", "documents", "document_count")
     _request_fields = ("data_source", "top_k", "query", "provider")
-    _kind = "retrieval"
+    _span_start = _recorder.start_retrieval
+    _span_end = _recorder.finish_retrieval
 
     def __init__(
         self,

@@ -31,6 +31,6 @@ def report(stage: str, exc: BaseException) -> None:
                 sc.METRIC_INSTRUMENTATION_ERRORS,
                 exc_info=exc,
             )
-        _telemetry.current().instrumentation_errors.add(1, {sc.LLM_OTEL_ERROR_STAGE: stage})
+        _telemetry.current()[sc.METRIC_INSTRUMENTATION_ERRORS].add(1, {sc.LLM_OTEL_ERROR_STAGE: stage})
     except Exception:  # pragma: no cover - the last line of defence must not raise
         pass

@@ -1,4 +1,4 @@
-"""Every telemetry name llm_otel emits, in one place.
+"""Every telemetry name llm_otel reads or writes, and every metric's declaration, in one place.
 
 The GenAI conventions are pinned to the set today's official Python packages emit
 (``gen-ai-dev/1.42.0-dev``, see README "Conventions"). Upstream still marks them
@@ -121,7 +121,39 @@ LLM_OTEL_FEEDBACK_LABEL: Final = "llm_otel.feedback.label"
 EVENT_INFERENCE_DETAILS: Final = "gen_ai.client.inference.operation.details"
 EVENT_EVALUATION_RESULT: Final = "gen_ai.evaluation.result"
 
-# -- metrics: (name, unit, description) -------------------------------------------------
+# -- metrics: one declaration per instrument ----------------------------------------------
+# Each METRIC_* constant IS the metric's name (a str) and carries its whole declaration: kind,
+# unit, description, bucket boundaries and the attributes a point may carry. ``_telemetry``
+# builds the instruments from ``METRICS``; the conformance checks and README tables read it too.
+# Adding a metric = one row here + one record call in the recorder.
+
+
+class Metric(str):
+    """A metric name that also carries the rest of its declaration."""
+
+    kind: str
+    unit: str
+    description: str
+    attributes: frozenset[str]
+    buckets: tuple[float, ...] | None
+
+    def __new__(
+        cls, name: str, unit: str, description: str, attributes: frozenset[str],
+        buckets: tuple[float, ...] | None = None,
+    ) -> Metric:
+        self = super().__new__(cls, name)
+        self.unit, self.description, self.attributes, self.buckets = unit, description, attributes, buckets
+        return self
+
+
+class HistogramMetric(Metric):
+    kind = "histogram"
+
+
+class CounterMetric(Metric):
+    kind = "counter"
+
+
 DURATION_BUCKETS: Final = (
     0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92,
 )
@@ -135,48 +167,90 @@ RESPONSE_LENGTH_BUCKETS: Final = (
 DOCUMENT_COUNT_BUCKETS: Final = (0, 1, 2, 3, 5, 8, 10, 20, 50, 100)
 SCORE_BUCKETS: Final = (-1, -0.5, -0.1, 0, 0.1, 0.25, 0.5, 0.75, 1, 2, 3, 4, 5)
 
-METRIC_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
-METRIC_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
-METRIC_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
-METRIC_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
-
-METRIC_COST: Final = "llm_otel.client.cost"
-METRIC_RESPONSE_LENGTH: Final = "llm_otel.client.response.length"
-METRIC_UNPRICED: Final = "llm_otel.client.unpriced"
-METRIC_RETRIEVAL_DURATION: Final = "llm_otel.retrieval.duration"
-METRIC_RETRIEVAL_DOCUMENTS: Final = "llm_otel.retrieval.documents"
-METRIC_TOOL_DURATION: Final = "llm_otel.tool.duration"
-METRIC_AGENT_DURATION: Final = "llm_otel.agent.duration"
-METRIC_WORKFLOW_DURATION: Final = "llm_otel.workflow.duration"
-METRIC_EVALUATION_RESULTS: Final = "llm_otel.evaluation.results"
-METRIC_EVALUATION_SCORE: Final = "llm_otel.evaluation.score"
-METRIC_FEEDBACK_SCORE: Final = "llm_otel.feedback.score"
-METRIC_INSTRUMENTATION_ERRORS: Final = "llm_otel.instrumentation.errors"
-METRIC_CONTENT_TRUNCATED: Final = "llm_otel.content.truncated"
-
-# The only attributes a metric point may carry. Ids of any kind (request, response,
-# conversation, user, session, tool call) are span-only: they would explode cardinality.
-METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset(
-    {
-        GEN_AI_OPERATION_NAME,
-        GEN_AI_PROVIDER_NAME,
-        GEN_AI_REQUEST_MODEL,
-        GEN_AI_RESPONSE_MODEL,
-        SERVER_ADDRESS,
-        SERVER_PORT,
-        ERROR_TYPE,
-        GEN_AI_TOKEN_TYPE,
-        GEN_AI_TOOL_NAME,
-        GEN_AI_TOOL_TYPE,
-        GEN_AI_AGENT_NAME,
-        GEN_AI_WORKFLOW_NAME,
-        GEN_AI_EVALUATION_NAME,
-        GEN_AI_EVALUATION_SCORE_LABEL,
-        LLM_OTEL_ERROR_STAGE,
-        LLM_OTEL_CONTENT_ATTRIBUTE,
-        LLM_OTEL_FEEDBACK_LABEL,
-    }
+# the attribute sets points may carry (ids and free text never: they would explode cardinality)
+INFERENCE_METRIC_ATTRIBUTES: Final = frozenset(
+    {GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_RESPONSE_MODEL,
+     SERVER_ADDRESS, SERVER_PORT, ERROR_TYPE}
 )
+RETRIEVAL_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, ERROR_TYPE})
+TOOL_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_TOOL_NAME, GEN_AI_TOOL_TYPE, ERROR_TYPE})
+AGENT_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_AGENT_NAME, ERROR_TYPE})
+WORKFLOW_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_WORKFLOW_NAME, ERROR_TYPE})
+EVALUATION_METRIC_ATTRIBUTES: Final = frozenset(
+    {GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_EVALUATION_NAME,
+     GEN_AI_EVALUATION_SCORE_LABEL}
+)
+
+METRIC_TOKEN_USAGE: Final = HistogramMetric(
+    "gen_ai.client.token.usage", "{token}", "Number of input and output tokens used.",
+    INFERENCE_METRIC_ATTRIBUTES | {GEN_AI_TOKEN_TYPE}, TOKEN_BUCKETS,
+)
+METRIC_OPERATION_DURATION: Final = HistogramMetric(
+    "gen_ai.client.operation.duration", "s", "GenAI operation duration.",
+    INFERENCE_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+)
+METRIC_TIME_TO_FIRST_CHUNK: Final = HistogramMetric(
+    "gen_ai.client.operation.time_to_first_chunk", "s",
+    "Time from the request to the first output chunk of a streamed response.",
+    INFERENCE_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+)
+METRIC_TIME_PER_OUTPUT_CHUNK: Final = HistogramMetric(
+    "gen_ai.client.operation.time_per_output_chunk", "s",
+    "Time between consecutive output chunks of a streamed response.",
+    INFERENCE_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+)
+METRIC_COST: Final = CounterMetric(
+    "llm_otel.client.cost", "{USD}", "Cost of GenAI calls in US dollars.", INFERENCE_METRIC_ATTRIBUTES,
+)
+METRIC_RESPONSE_LENGTH: Final = HistogramMetric(
+    "llm_otel.client.response.length", "{char}", "Length of model responses in characters.",
+    INFERENCE_METRIC_ATTRIBUTES, RESPONSE_LENGTH_BUCKETS,
+)
+METRIC_UNPRICED: Final = CounterMetric(
+    "llm_otel.client.unpriced", "{call}",
+    "Calls with token usage whose model has no known price (cost not recorded).", INFERENCE_METRIC_ATTRIBUTES,
+)
+METRIC_RETRIEVAL_DURATION: Final = HistogramMetric(
+    "llm_otel.retrieval.duration", "s", "Retrieval operation duration.",
+    RETRIEVAL_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+)
+METRIC_RETRIEVAL_DOCUMENTS: Final = HistogramMetric(
+    "llm_otel.retrieval.documents", "{document}", "Number of documents a retrieval returned.",
+    RETRIEVAL_METRIC_ATTRIBUTES, DOCUMENT_COUNT_BUCKETS,
+)
+METRIC_TOOL_DURATION: Final = HistogramMetric(
+    "llm_otel.tool.duration", "s", "Tool execution duration.", TOOL_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+)
+METRIC_AGENT_DURATION: Final = HistogramMetric(
+    "llm_otel.agent.duration", "s", "Agent invocation duration.", AGENT_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+)
+METRIC_WORKFLOW_DURATION: Final = HistogramMetric(
+    "llm_otel.workflow.duration", "s", "Workflow invocation duration.", WORKFLOW_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+)
+METRIC_EVALUATION_RESULTS: Final = CounterMetric(
+    "llm_otel.evaluation.results", "{evaluation}", "Evaluation results by evaluator and label.",
+    EVALUATION_METRIC_ATTRIBUTES,
+)
+METRIC_EVALUATION_SCORE: Final = HistogramMetric(
+    "llm_otel.evaluation.score", "1", "Numeric evaluation scores.", EVALUATION_METRIC_ATTRIBUTES, SCORE_BUCKETS,
+)
+METRIC_FEEDBACK_SCORE: Final = HistogramMetric(
+    "llm_otel.feedback.score", "1", "User feedback scores.", frozenset({LLM_OTEL_FEEDBACK_LABEL}), SCORE_BUCKETS,
+)
+METRIC_INSTRUMENTATION_ERRORS: Final = CounterMetric(
+    "llm_otel.instrumentation.errors", "{error}",
+    "Internal llm_otel failures that were contained (the user's call went on).", frozenset({LLM_OTEL_ERROR_STAGE}),
+)
+METRIC_CONTENT_TRUNCATED: Final = CounterMetric(
+    "llm_otel.content.truncated", "{attribute}", "Content attributes cut to the configured size limit.",
+    frozenset({LLM_OTEL_CONTENT_ATTRIBUTE}),
+)
+
+METRICS: Final[tuple[Metric, ...]] = tuple(v for v in list(globals().values()) if isinstance(v, Metric))
+"""Every instrument llm_otel creates, in declaration order."""
+
+# The only attributes a metric point may carry: the union of the declarations above.
+METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset().union(*(m.attributes for m in METRICS))
 
 # -- vector stores (issue 12) --------------------------------------------------------------
 # Database conventions (stable part): the store a retrieval or a write went to.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from llm_otel import _recorder
 from llm_otel._invocation import Invocation
 
 
@@ -17,7 +18,8 @@ class ToolInvocation(Invocation):
 
     __slots__ = ("name", "call_id", "description", "type", "arguments", "result")
     _request_fields = ("name", "call_id", "description", "type")
-    _kind = "tool"
+    _span_start = _recorder.start_tool
+    _span_end = _recorder.finish_tool
 
     def __init__(
         self,

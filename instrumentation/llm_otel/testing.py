@@ -29,6 +29,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+from llm_otel import _semconv as sc
 from llm_otel import _settings, _telemetry
 
 
@@ -56,7 +57,7 @@ class TelemetryCapture:
         self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.span_exporter))
         self.metric_reader = InMemoryMetricReader()
         self.meter_provider = MeterProvider(resource=resource, metric_readers=[self.metric_reader])
-        self.log_exporter = InMemoryLogRecordExporter()
+        self.log_exporter = InMemoryLogRecordExporter()  # type: ignore[no-untyped-call]
         self.logger_provider = LoggerProvider(resource=resource)
         self.logger_provider.add_log_record_processor(SimpleLogRecordProcessor(self.log_exporter))
         self._previous_telemetry: Any = None
@@ -116,7 +117,7 @@ class TelemetryCapture:
         return found[0]
 
     def spans_by_operation(self, operation: str) -> list[ReadableSpan]:
-        return [s for s in self.spans if (s.attributes or {}).get("gen_ai.operation.name") == operation]
+        return [s for s in self.spans if (s.attributes or {}).get(sc.GEN_AI_OPERATION_NAME) == operation]
 
     def parent_chain(self, span: ReadableSpan) -> list[str]:
         """Names of the span's ancestors, nearest first (only spans this capture saw)."""
@@ -158,7 +159,7 @@ class TelemetryCapture:
     # -- metrics ------------------------------------------------------------------------
     def _metrics(self) -> list[Any]:
         data = self.metric_reader.get_metrics_data()
-        out = []
+        out: list[Any] = []
         for rm in data.resource_metrics if data else ():
             for sm in rm.scope_metrics:
                 out.extend(sm.metrics)

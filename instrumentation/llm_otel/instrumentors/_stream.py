@@ -92,7 +92,8 @@ def observe_sync(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], No
     def close() -> None:
         try:
             target = stream_ref()
-            return original_close(target) if target is not None else None
+            if target is not None:
+                original_close(target)
         finally:
             ending.finish(None, "closed")
 
@@ -129,7 +130,8 @@ def observe_async(stream: Any, inv: Any, on_item: OnItem, on_end: Callable[[], N
     async def close() -> None:
         try:
             target = stream_ref()
-            return await original_close(target) if target is not None else None
+            if target is not None:
+                await original_close(target)
         finally:
             ending.finish(None, "closed")
 

@@ -14,7 +14,7 @@ from typing import Any
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 
 from llm_otel import _recorder
-from llm_otel._llm import LLMInvocation
+from llm_otel._llm import LLMInvocation, merge_request, open_llm_invocation
 from llm_otel._safety import report
 from llm_otel.instrumentors import _stream
 
@@ -34,25 +34,11 @@ class Translator:
     """The parsed object of a raw-response wrapper (``with_raw_response``), or None."""
 
 
-_REQUEST_FIELDS = (
-    "temperature", "max_tokens", "top_p", "top_k", "frequency_penalty", "presence_penalty", "stop_sequences",
-    "seed", "choice_count", "stream", "output_type", "input_messages", "system_instructions", "tool_definitions",
-    "server_address", "server_port",
-)
-
-
-def _merge_request(outer: LLMInvocation, inner: LLMInvocation) -> None:
-    """The duplicate guard's merge: the open invocation learns what it does not know yet."""
-    for name in _REQUEST_FIELDS:
-        if getattr(outer, name) is None and getattr(inner, name) is not None:
-            setattr(outer, name, getattr(inner, name))
-
-
 def _prepare(translator: Translator, instance: Any, kwargs: dict[str, Any]) -> tuple[LLMInvocation | None, LLMInvocation | None]:
     """(invocation to fill, invocation we own) — both None to pass straight through."""
     if not is_instrumentation_enabled():
         return None, None  # suppress_instrumentation() is on (e.g. llm_otel's own judge calls)
-    outer = _recorder.open_llm_invocation()
+    outer = open_llm_invocation()
     if outer is None and _recorder.foreign_inference_span_is_current():
         return None, None  # another instrumentation already records this call
     try:
@@ -61,7 +47,7 @@ def _prepare(translator: Translator, instance: Any, kwargs: dict[str, Any]) -> t
         report("request", exc)
         return None, None
     if outer is not None:
-        _merge_request(outer, inv)
+        merge_request(outer, inv)
         return outer, None
     _recorder.start(inv, attach_context=True)
     return inv, inv
@@ -98,7 +84,7 @@ def _observe_only(stream: Any, on_item: Callable[[Any], None], result: Any, is_a
                 on_item(item)
                 yield item
     else:
-        def observed() -> Any:  # type: ignore[misc]
+        def observed() -> Any:
             for item in source:
                 on_item(item)
                 yield item

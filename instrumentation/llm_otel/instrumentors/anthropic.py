@@ -15,7 +15,12 @@ from llm_otel._llm import LLMInvocation
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
 from llm_otel.instrumentors._sdk import capturing, get, given, is_sdk_stream, parse_raw, plain
 from llm_otel.instrumentors._wrap import (
-    StreamObserver, Translator, async_wrapper, server_of, stream_manager_wrapper, sync_wrapper,
+    StreamObserver,
+    Translator,
+    async_wrapper,
+    server_of,
+    stream_manager_wrapper,
+    sync_wrapper,
 )
 
 _MODULE = "anthropic.resources.messages.messages"

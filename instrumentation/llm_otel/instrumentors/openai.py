@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from llm_otel import _settings
 from llm_otel import _semconv as sc
+from llm_otel import _settings
 from llm_otel._llm import LLMInvocation
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
 from llm_otel.instrumentors._sdk import capturing, get, given, is_sdk_stream, parse_raw, plain

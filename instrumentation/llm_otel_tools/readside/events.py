@@ -16,24 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from llm_otel import _semconv as sc
+from llm_otel_tools.readside._otlp import attributes
+
 __all__ = ["Event", "read_events", "main"]
 
 Event = dict[str, Any]
 """``{"name", "time_unix_nano", "trace_id", "span_id", "service", "attributes"}``."""
-
-
-def _value(value: dict[str, Any]) -> Any:
-    if "arrayValue" in value:
-        return [_value(v) for v in value["arrayValue"].get("values", [])]
-    if "kvlistValue" in value:
-        return {kv["key"]: _value(kv.get("value", {})) for kv in value["kvlistValue"].get("values", [])}
-    if "intValue" in value:
-        return int(value["intValue"])  # OTLP JSON carries 64-bit ints as strings
-    return next(iter(value.values()), None) if value else None
-
-
-def _attributes(items: list[dict[str, Any]]) -> dict[str, Any]:
-    return {item["key"]: _value(item.get("value", {})) for item in items}
 
 
 def read_events(path: str | Path) -> Iterator[Event]:
@@ -48,7 +37,7 @@ def read_events(path: str | Path) -> Iterator[Event]:
             except ValueError:
                 continue  # the Collector may be mid-write
             for resource_logs in batch.get("resourceLogs", []):
-                service = _attributes(resource_logs.get("resource", {}).get("attributes", [])).get("service.name")
+                service = attributes(resource_logs.get("resource", {}).get("attributes", [])).get("service.name")
                 for scope_logs in resource_logs.get("scopeLogs", []):
                     for record in scope_logs.get("logRecords", []):
                         yield {
@@ -57,7 +46,7 @@ def read_events(path: str | Path) -> Iterator[Event]:
                             "trace_id": record.get("traceId", ""),
                             "span_id": record.get("spanId", ""),
                             "service": service,
-                            "attributes": _attributes(record.get("attributes", [])),
+                            "attributes": attributes(record.get("attributes", [])),
                         }
 
 
@@ -88,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     for e in events:
         attrs = e["attributes"]
-        what = attrs.get("gen_ai.evaluation.name")
+        what = attrs.get(sc.GEN_AI_EVALUATION_NAME)
         detail = " ".join(f"{k.rsplit('.', 1)[-1]}={attrs[k]}" for k in
-                          ("gen_ai.evaluation.score.label", "gen_ai.evaluation.score.value", "gen_ai.request.model")
+                          (sc.GEN_AI_EVALUATION_SCORE_LABEL, sc.GEN_AI_EVALUATION_SCORE_VALUE, sc.GEN_AI_REQUEST_MODEL)
                           if k in attrs)
         print(f"{e['trace_id'] or '-':32}  {e['span_id'] or '-':16}  {e['name']}"
               f"{f' [{what}]' if what else ''}  {detail}")

@@ -75,7 +75,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 from typing import Any
 
+from llm_otel import _semconv as sc
 from llm_otel_tools.readside._http import BackendError, default_url, get_json
+from llm_otel_tools.readside._otlp import prom_label, prom_metric
 
 __all__ = [
     "Prometheus",
@@ -87,18 +89,18 @@ __all__ = [
     "render_text",
 ]
 
-MODEL = "gen_ai_request_model"
+MODEL = prom_label(sc.GEN_AI_REQUEST_MODEL)
 NO_MODEL = "(none)"
 QUANTILES = {"p50": 0.50, "p95": 0.95, "p99": 0.99}
 BASELINE_LOOKBACK = "1h"
 
-DURATION = "gen_ai_client_operation_duration_seconds"
-TTFC = "gen_ai_client_operation_time_to_first_chunk_seconds"
-TOKENS = "gen_ai_client_token_usage_sum"
-COST = "llm_otel_client_cost_total"
-EVALUATIONS = "llm_otel_evaluation_results_total"
-RESPONSE_LENGTH = "llm_otel_client_response_length"
-FEEDBACK = "llm_otel_feedback_score"
+DURATION = prom_metric(sc.METRIC_OPERATION_DURATION)
+TTFC = prom_metric(sc.METRIC_TIME_TO_FIRST_CHUNK)
+TOKENS = prom_metric(sc.METRIC_TOKEN_USAGE) + "_sum"
+COST = prom_metric(sc.METRIC_COST)
+EVALUATIONS = prom_metric(sc.METRIC_EVALUATION_RESULTS)
+RESPONSE_LENGTH = prom_metric(sc.METRIC_RESPONSE_LENGTH)
+FEEDBACK = prom_metric(sc.METRIC_FEEDBACK_SCORE)
 
 _DURATION_RE = re.compile(r"^(?:\d+(?:ms|s|m|h|d|w|y))+$")
 _DURATION_PART = re.compile(r"(\d+)(ms|s|m|h|d|w|y)")
@@ -328,7 +330,7 @@ def build_report(
     for labels, inc in data["calls"]:
         m = per[_model(labels)]
         m["calls"] += inc
-        if labels.get("error_type"):
+        if labels.get(prom_label(sc.ERROR_TYPE)):
             m["errors"] += inc
         m["active"] |= inc > 0
     for kind in ("latency", "ttfc"):
@@ -337,17 +339,17 @@ def build_report(
                 per[_model(labels)][kind][float(labels["le"])] += inc
     for labels, inc in data["tokens"]:
         m = per[_model(labels)]
-        m["tokens"][labels.get("gen_ai_token_type", "unknown")] += inc
+        m["tokens"][labels.get(prom_label(sc.GEN_AI_TOKEN_TYPE), "unknown")] += inc
         m["active"] |= inc > 0
     for labels, inc in data["cost"]:
         m = per[_model(labels)]
         m["cost"] += inc
         m["active"] |= inc > 0
     for labels, inc in data["quality"]:
-        name = labels.get("gen_ai_evaluation_name")
+        name = labels.get(prom_label(sc.GEN_AI_EVALUATION_NAME))
         if name:
             m = per[_model(labels)]
-            m["quality"][name][labels.get("gen_ai_evaluation_score_label", "")] += inc
+            m["quality"][name][labels.get(prom_label(sc.GEN_AI_EVALUATION_SCORE_LABEL), "")] += inc
             m["active"] |= inc > 0
     for field in ("length_sum", "length_count"):
         for labels, inc in data[field]:

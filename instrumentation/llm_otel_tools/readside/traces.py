@@ -35,45 +35,27 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any
 
+from llm_otel import _semconv as sc
 from llm_otel_tools.readside._http import BackendError, NotFound, default_url, get_json
+from llm_otel_tools.readside._otlp import attributes
 from llm_otel_tools.readside.report import parse_duration
 
 __all__ = ["build_tree", "fetch_trace", "flatten", "main_trace", "main_traces", "render_tree", "search_traces", "summarize"]
 
 # Attributes shown on a span line, in this order, with their short labels.
 KEY_ATTRIBUTES = (
-    ("gen_ai.request.model", "model"),
-    ("gen_ai.response.model", "response_model"),
-    ("gen_ai.usage.input_tokens", "in"),
-    ("gen_ai.usage.output_tokens", "out"),
-    ("llm_otel.cost.usd", "cost"),
-    ("gen_ai.response.finish_reasons", "finish"),
-    ("gen_ai.tool.name", "tool"),
-    ("gen_ai.data_source.id", "data_source"),
-    ("error.type", "error.type"),
+    (sc.GEN_AI_REQUEST_MODEL, "model"),
+    (sc.GEN_AI_RESPONSE_MODEL, "response_model"),
+    (sc.GEN_AI_USAGE_INPUT_TOKENS, "in"),
+    (sc.GEN_AI_USAGE_OUTPUT_TOKENS, "out"),
+    (sc.LLM_OTEL_COST_USD, "cost"),
+    (sc.GEN_AI_RESPONSE_FINISH_REASONS, "finish"),
+    (sc.GEN_AI_TOOL_NAME, "tool"),
+    (sc.GEN_AI_DATA_SOURCE_ID, "data_source"),
+    (sc.ERROR_TYPE, "error.type"),
 )
 KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _TRACE_ID = re.compile(r"^[0-9a-fA-F]{1,32}$")
-
-
-def _value(value: Mapping[str, Any]) -> Any:
-    """An OTLP JSON AnyValue as a Python value."""
-    if not value:
-        return None
-    kind, inner = next(iter(value.items()))
-    if kind == "intValue":
-        return int(inner)
-    if kind == "doubleValue":
-        return float(inner)
-    if kind == "arrayValue":
-        return [_value(v) for v in inner.get("values", [])]
-    if kind == "kvlistValue":
-        return {kv["key"]: _value(kv.get("value", {})) for kv in inner.get("values", [])}
-    return inner
-
-
-def _attrs(items: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    return {a["key"]: _value(a.get("value", {})) for a in items}
 
 
 def _is_error(span: Mapping[str, Any]) -> bool:
@@ -85,7 +67,7 @@ def flatten(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Every span of an api_v3 response (``{"result": {"resourceSpans": [...]}}``), with service and attrs."""
     spans = []
     for rs in (payload.get("result") or {}).get("resourceSpans", []):
-        service = _attrs(rs.get("resource", {}).get("attributes", [])).get("service.name")
+        service = attributes(rs.get("resource", {}).get("attributes", [])).get("service.name")
         for ss in rs.get("scopeSpans", []):
             for span in ss.get("spans", []):
                 start, end = int(span.get("startTimeUnixNano", 0)), int(span.get("endTimeUnixNano", 0))
@@ -100,7 +82,7 @@ def flatten(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
                     "end_ns": end,
                     "error": _is_error(span),
                     "status_message": (span.get("status") or {}).get("message") or None,
-                    "attrs": _attrs(span.get("attributes", [])),
+                    "attrs": attributes(span.get("attributes", [])),
                 })
     return spans
 

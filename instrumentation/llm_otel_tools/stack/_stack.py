@@ -15,6 +15,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -103,25 +104,41 @@ class Endpoints:
         return dataclasses.asdict(self)
 
 
+SHARED_DATA = Path(sys.prefix) / "share" / "llm-otel"
+"""Where a wheel install puts the pipeline configs (pyproject.toml ``[tool.setuptools.data-files]``)."""
+
+
+def _is_pipeline_root(path: Path) -> bool:
+    return (path / "otel-collector-config.yaml").is_file() and (path / "collector" / "manifest.yaml").is_file()
+
+
 def find_repo_root() -> Path:
-    """The repository holding the pipeline configs: $LLM_OTEL_REPO_ROOT, else a parent of this file."""
+    """The folder holding the pipeline configs: $LLM_OTEL_REPO_ROOT, else the checkout this package
+    runs from (an editable install), else the copy a wheel installs under ``<prefix>/share/llm-otel``."""
     env = os.environ.get("LLM_OTEL_REPO_ROOT")
-    candidates = [Path(env)] if env else list(Path(__file__).resolve().parents)
+    candidates = [Path(env)] if env else [*Path(__file__).resolve().parents, SHARED_DATA]
     for path in candidates:
-        if (path / "otel-collector-config.yaml").is_file() and (path / "collector" / "manifest.yaml").is_file():
+        if _is_pipeline_root(path):
             return path
-    where = f"LLM_OTEL_REPO_ROOT={env}" if env else f"the parents of {Path(__file__).resolve()}"
+    where = f"LLM_OTEL_REPO_ROOT={env}" if env else f"a checkout above {Path(__file__).resolve()} or {SHARED_DATA}"
     raise StackError(
-        f"cannot find the llm-otel repository (otel-collector-config.yaml, collector/manifest.yaml) in {where}; "
-        "install the package editable from a checkout (pip install -e .) or set LLM_OTEL_REPO_ROOT"
+        f"cannot find the pipeline configs (otel-collector-config.yaml, collector/manifest.yaml) in {where}; "
+        "reinstall llm-otel (pip install llm-otel ships them), install it editable from a checkout "
+        "(pip install -e .), or set LLM_OTEL_REPO_ROOT to a checkout"
     )
 
 
 def default_state_dir(repo: Path | None = None) -> Path:
+    """$LLM_OTEL_STACK_STATE_DIR, else ``<checkout>/.state/stack``, else (installed configs are not
+    ours to write into) ``$XDG_STATE_HOME/llm-otel/stack``."""
     env = os.environ.get("LLM_OTEL_STACK_STATE_DIR")
     if env:
         return Path(env)
-    return (repo or find_repo_root()) / ".state" / "stack"
+    root = repo or find_repo_root()
+    if root.resolve() == SHARED_DATA.resolve():
+        state_home = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+        return Path(state_home) / "llm-otel" / "stack"
+    return root / ".state" / "stack"
 
 
 def cache_dir() -> Path:
