@@ -30,7 +30,7 @@ class LetterEmbedding(chromadb.EmbeddingFunction):  # type: ignore[misc]
     def __init__(self) -> None:
         pass
 
-    def __call__(self, input: list[str]) -> list[np.ndarray]:  # noqa: A002 - Chroma's parameter name
+    def __call__(self, input: list[str]) -> list[np.ndarray]:  # Chroma calls it with input=
         return [np.array([t.lower().count(c) for c in "aeiost"], dtype=np.float32) + 0.1 for t in input]
 
     @staticmethod
