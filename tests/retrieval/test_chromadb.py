@@ -23,6 +23,8 @@ from tests.retrieval.checks import (
 SETTINGS = Settings(anonymized_telemetry=False)
 TEXTS = {"otel": "OpenTelemetry traces", "prom": "Prometheus scrapes metrics", "jaeger": "Jaeger stores traces"}
 
+INSTRUMENTOR = ChromaInstrumentor
+
 
 class LetterEmbedding(chromadb.EmbeddingFunction):  # type: ignore[misc]
     """A deterministic local embedding (letter counts): no model download."""
@@ -61,12 +63,6 @@ def collection(client) -> Collection:
     collection = client.create_collection("docs", embedding_function=LetterEmbedding())
     collection.add(ids=list(TEXTS), documents=list(TEXTS.values()))
     return collection
-
-
-@pytest.fixture
-def instrumented(otel_capture):
-    with instrumenting(ChromaInstrumentor):
-        yield otel_capture
 
 
 def test_query_by_text_is_a_retrieval_under_the_workflow(collection, instrumented):

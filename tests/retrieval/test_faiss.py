@@ -15,6 +15,8 @@ DIM = 8
 VECTORS = np.random.default_rng(7).random((64, DIM), dtype=np.float32)
 QUERY = VECTORS[:1] + 0.01
 
+INSTRUMENTOR = FaissInstrumentor
+
 
 def _ivf(metric: int) -> faiss.Index:
     index = faiss.IndexIVFFlat(faiss.IndexFlatL2(DIM), DIM, 4, metric)
@@ -31,12 +33,6 @@ INDEXES = {
     "IndexScalarQuantizer": lambda: faiss.IndexScalarQuantizer(DIM, faiss.ScalarQuantizer.QT_8bit),
     "IndexLSH": lambda: faiss.IndexLSH(DIM, 32),
 }
-
-
-@pytest.fixture
-def instrumented(otel_capture):
-    with instrumenting(FaissInstrumentor):
-        yield otel_capture
 
 
 def _filled(make) -> faiss.Index:

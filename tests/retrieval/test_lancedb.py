@@ -29,16 +29,12 @@ ROWS = [
 ]
 QUERY = [1.0, 0.05, 0.0]
 
+INSTRUMENTOR = LanceDBInstrumentor
+
 
 @pytest.fixture
 def table(tmp_path):
     return lancedb.connect(str(tmp_path / "lance")).create_table("docs", data=ROWS)
-
-
-@pytest.fixture
-def instrumented(otel_capture):
-    with instrumenting(LanceDBInstrumentor):
-        yield otel_capture
 
 
 def test_vector_search_is_one_retrieval_under_the_workflow(table, instrumented):

@@ -24,6 +24,8 @@ QUERY = [1.0, 0.05, 0.0]
 PARAMS = models.VectorParams(size=3, distance=models.Distance.COSINE)
 POINTS = [models.PointStruct(id=i, vector=v, payload={"n": i}) for i, v in VECTORS.items()]
 
+INSTRUMENTOR = QdrantInstrumentor
+
 
 @pytest.fixture(params=["memory", "path"])
 def client(request, tmp_path):
@@ -41,12 +43,6 @@ async def async_client():
     await client.upsert("docs", points=POINTS)
     yield client
     await client.close()
-
-
-@pytest.fixture
-def instrumented(otel_capture):
-    with instrumenting(QdrantInstrumentor):
-        yield otel_capture
 
 
 def test_query_points_is_a_retrieval_under_the_workflow(client, instrumented):
