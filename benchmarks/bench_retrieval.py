@@ -36,7 +36,6 @@ The workers run under ``.venv-bench-retrieval/`` (created on first use from
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -49,7 +48,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_providers import _metric_points, _sdk_globals, cpu_hogs, cpu_model, loadavg
+from bench_providers import _metric_points, _sdk_globals, cpu_hogs, cpu_model, ensure_venv, loadavg
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements-retrieval-peers.txt"
@@ -203,19 +202,6 @@ def run_worker(store: str, config: str, calls: int, warmup: int) -> None:
 # ============================================================================ parent side
 
 
-def ensure_venv() -> Path:
-    python, stamp = VENV / "bin" / "python", VENV / ".bench-stamp"
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
-    if python.exists() and stamp.exists() and stamp.read_text().strip() == digest:
-        return python
-    print(f"# setting up {VENV.name}/ from {REQUIREMENTS.relative_to(ROOT)} + -e . (one-off)", flush=True)
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS), "-e", str(ROOT)], check=True)
-    stamp.write_text(digest + "\n")
-    return python
-
-
 def _env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "LLM_OTEL_"))}
     env.update({"TRACELOOP_TRACE_CONTENT": "false", "PYTHONDONTWRITEBYTECODE": "1"})
@@ -295,7 +281,7 @@ def main() -> None:
     if args.worker:
         run_worker(*args.worker, calls=args.calls, warmup=args.warmup)
         return
-    python = args.python or str(ensure_venv())
+    python = args.python or str(ensure_venv(VENV, REQUIREMENTS))
     print(f"# {cpu_model()}, {os.cpu_count()} cores, load {loadavg()}, busy: {', '.join(cpu_hogs()) or 'none'}")
     summary: dict[str, Any] = {}
     for store in args.stores.split(","):
