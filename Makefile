@@ -1,14 +1,19 @@
 # The two commands README gives: `make demo` and `make test`. Each sets up everything it needs on a
-# fresh machine: the venv, the Collector and Jaeger built from Go modules (cached under
-# ~/.cache/llm-otel), Prometheus, Alertmanager and docker-compose from apt.
+# fresh machine: the venv, the Collector and Jaeger built from Go modules and the Jaeger UI built from
+# source (cached under ~/.cache/llm-otel), Prometheus, Alertmanager, docker-compose and Chromium (the
+# browser tests) from apt.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
+APT_PACKAGES := prometheus prometheus-alertmanager docker-compose chromium
+# The Jaeger UI source (pin in jaeger/build-ui.sh): from GitHub, or a local archive of it when one sits next to
+# the repo (CI): ../shared/vendor/jaeger-ui-<tag, or the commit's first 8 hex>.tar.gz.
+JAEGER_UI_VERSION := $(shell sed -nE 's/^version="\$$\{JAEGER_UI_VERSION:-(.*)\}"$$/\1/p' jaeger/build-ui.sh)
+JAEGER_UI_ARCHIVE ?= $(wildcard ../shared/vendor/jaeger-ui-$(if $(filter v%,$(JAEGER_UI_VERSION)),$(JAEGER_UI_VERSION),$(shell echo $(JAEGER_UI_VERSION) | cut -c1-8)).tar.gz)
 
-.PHONY: venv components test test-core demo bench bench-providers clean
+.PHONY: venv components lint test test-core demo bench bench-providers clean
 
 venv: $(STAMP)
 
@@ -20,14 +25,20 @@ $(STAMP): pyproject.toml
 
 # The real pipeline components the stack and its tests run (idempotent; rebuilds only on change).
 components:
-	@missing=""; for b in prometheus promtool prometheus-alertmanager amtool docker-compose; do \
+	@missing=""; for b in prometheus promtool prometheus-alertmanager amtool docker-compose chromium; do \
 	  command -v $$b >/dev/null 2>&1 || missing=1; done; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES); fi
 	bash collector/build.sh >/dev/null
 	bash jaeger/build.sh >/dev/null
+	JAEGER_UI_VERSION=$(JAEGER_UI_VERSION) JAEGER_UI_ARCHIVE=$(JAEGER_UI_ARCHIVE) bash jaeger/build-ui.sh >/dev/null
+
+# Lint and types: ruff over the tree, mypy strict on the library (configured in pyproject.toml).
+lint: venv
+	$(PY) -m ruff check .
+	$(PY) -m mypy
 
 # Every test: in-process ones and the end-to-end ones against the real Collector/Jaeger/Prometheus/Alertmanager.
-test: venv components
+test: venv components lint
 	$(PY) -m pytest -q -p no:cacheprovider
 
 # Only the in-process tests (no components needed).

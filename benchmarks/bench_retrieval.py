@@ -118,7 +118,7 @@ def _floor(call: Callable[[], Any], count: Callable[[Any], int], store: str, col
     system = {"chroma": sc.DB_SYSTEM_CHROMA}.get(store, store)
     tracer = trace.get_tracer("floor")
     meter = metrics.get_meter("floor")
-    duration = meter.create_histogram(sc.METRIC_RETRIEVAL_DURATION, unit="s",
+    duration = meter.create_histogram(sc.METRIC_OPERATION_DURATION, unit="s",
                                       explicit_bucket_boundaries_advisory=list(sc.DURATION_BUCKETS))
     documents = meter.create_histogram(sc.METRIC_RETRIEVAL_DOCUMENTS, unit="{document}",
                                        explicit_bucket_boundaries_advisory=list(sc.DOCUMENT_COUNT_BUCKETS))

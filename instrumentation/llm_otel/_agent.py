@@ -9,8 +9,9 @@ from llm_otel._invocation import Invocation
 class AgentInvocation(Invocation):
     """One agent run (``invoke_agent {name}``); its model and tool calls nest inside."""
 
-    __slots__ = ("name", "id", "description", "version", "provider", "conversation_id")
-    _request_fields = __slots__
+    __slots__ = ("name", "id", "description", "version", "provider", "conversation_id", "_inference_calls", "_tool_calls")
+    _request_fields = ("name", "id", "description", "version", "provider", "conversation_id")
+    _is_agent = True
     _span_start = _recorder.start_agent
     _span_end = _recorder.finish_agent
 
@@ -31,6 +32,11 @@ class AgentInvocation(Invocation):
         self.version = version
         self.provider = provider
         self.conversation_id = conversation_id
+        self._init_response_fields()
+
+    def _init_response_fields(self) -> None:
+        self._inference_calls = 0  # model and tool calls made inside this run (not inside a nested agent)
+        self._tool_calls = 0
 
 
 class WorkflowInvocation(Invocation):

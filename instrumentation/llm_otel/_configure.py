@@ -115,7 +115,8 @@ def configure(*, service_name: str | None = None) -> Configuration:
 
     ``service_name`` is a default for ``OTEL_SERVICE_NAME``; the environment wins.
     Also instruments the installed LLM SDKs (openai, anthropic) unless listed in
-    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``.
+    ``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``, and reports this process's ``process.*`` metrics
+    (``LLM_OTEL_SYSTEM_METRICS=process|all|off``, see ``llm_otel._system``).
 
     >>> import llm_otel
     >>> llm_otel.configure()
@@ -155,8 +156,10 @@ def configure(*, service_name: str | None = None) -> Configuration:
             _logs.set_logger_provider(logger_provider)
             installed.append("logs")
 
+        from llm_otel._system import instrument_system_metrics
         from llm_otel.instrumentors import instrument_installed
 
         instrument_installed()
+        instrument_system_metrics()
         _result = Configuration(tracer_provider, meter_provider, logger_provider, tuple(installed))
         return _result

@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from llm_otel import _semconv as sc
 from llm_otel._redaction import redact
 
 # Keys whose values are structure, not user content: never redacted or cut.
@@ -113,8 +114,69 @@ def normalize_messages(messages: Any) -> list[dict[str, Any]]:
     return [normalize_message(m) for m in messages]
 
 
-def output_messages_from_text(text: str, finish_reason: str | None) -> list[dict[str, Any]]:
-    return [{"role": "assistant", "parts": [_text_part(text)], "finish_reason": finish_reason or "stop"}]
+# providers' finish reasons -> the conventions' enum (values not listed pass through: the schema allows them)
+_FINISH_REASONS = {
+    "stop": sc.FINISH_STOP, "end_turn": sc.FINISH_STOP, "stop_sequence": sc.FINISH_STOP, "completed": sc.FINISH_STOP,
+    "pause_turn": sc.FINISH_STOP, "eos": sc.FINISH_STOP, "complete": sc.FINISH_STOP, "end": sc.FINISH_STOP,
+    "length": sc.FINISH_LENGTH, "max_tokens": sc.FINISH_LENGTH, "max_output_tokens": sc.FINISH_LENGTH,
+    "model_context_window_exceeded": sc.FINISH_LENGTH,
+    "tool_calls": sc.FINISH_TOOL_CALL, "tool_call": sc.FINISH_TOOL_CALL, "tool_use": sc.FINISH_TOOL_CALL,
+    "function_call": sc.FINISH_TOOL_CALL,
+    "content_filter": sc.FINISH_CONTENT_FILTER, "refusal": sc.FINISH_CONTENT_FILTER, "safety": sc.FINISH_CONTENT_FILTER,
+    "recitation": sc.FINISH_CONTENT_FILTER, "blocklist": sc.FINISH_CONTENT_FILTER,
+    "prohibited_content": sc.FINISH_CONTENT_FILTER, "spii": sc.FINISH_CONTENT_FILTER,
+    "error": sc.FINISH_ERROR, "failed": sc.FINISH_ERROR, "malformed_function_call": sc.FINISH_ERROR,
+}
+
+
+def finish_reason(raw: Any, default: str = sc.FINISH_STOP) -> str:
+    """A provider's finish reason as the conventions' enum value (unknown ones pass through as text)."""
+    if raw is None or raw == "":
+        return default
+    text = str(raw)
+    return _FINISH_REASONS.get(text.lower(), text)
+
+
+def output_messages(messages: Any, reasons: Any, failed: bool) -> list[dict[str, Any]]:
+    """Output messages in the schema shape: each with a ``finish_reason`` (required) from the enum."""
+    default = sc.FINISH_ERROR if failed else sc.FINISH_STOP
+    reason_list = [reasons] if isinstance(reasons, str) else list(reasons or ())
+    out = normalize_messages(messages)
+    for i, message in enumerate(out):
+        message.setdefault("role", "assistant")
+        raw = message.get("finish_reason") or (reason_list[i] if i < len(reason_list) else None)
+        message["finish_reason"] = finish_reason(raw, default)
+    return out
+
+
+def output_messages_from_text(text: str, reason: Any, failed: bool = False) -> list[dict[str, Any]]:
+    return output_messages([{"role": "assistant", "parts": [_text_part(text)]}], reason, failed)
+
+
+def tool_definitions(value: Any, details: bool) -> list[dict[str, Any]]:
+    """Tool definitions in the schema shape (``{"type": "function", "name"}``; description and parameters
+    only with ``details``), from OpenAI chat (nested ``function``), Responses, Anthropic
+    (``input_schema``, no ``type``) or already-conforming definitions."""
+    out: list[dict[str, Any]] = []
+    for raw in [value] if isinstance(value, Mapping) else (value or ()):
+        tool = _jsonable(raw)
+        if not isinstance(tool, Mapping):
+            out.append({"type": "function", "name": str(tool)})
+            continue
+        nested = tool.get("function")
+        fn: Mapping[str, Any] = nested if isinstance(nested, Mapping) else tool
+        kind = str(tool.get("type") or "function")
+        if "function" in tool or "input_schema" in tool or kind == "custom":
+            kind = "function"
+        entry: dict[str, Any] = {"type": kind, "name": str(fn.get("name") or tool.get("name") or kind)}
+        if details:
+            if fn.get("description") is not None:
+                entry["description"] = str(fn["description"])
+            parameters = fn.get("parameters", fn.get("input_schema"))
+            if parameters is not None:
+                entry["parameters"] = parameters
+        out.append(entry)
+    return out
 
 
 def system_instructions(value: Any) -> list[dict[str, Any]]:

@@ -43,6 +43,7 @@ class Invocation:
     )
     # request-side fields copied when a decorator makes a fresh invocation per call
     _request_fields: ClassVar[tuple[str, ...]] = ()
+    _is_agent: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.attributes: dict[str, Any] = {}

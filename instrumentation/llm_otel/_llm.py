@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, Any
 
 from opentelemetry.context import get_value
 
 from llm_otel import _recorder
 from llm_otel import _semconv as sc
 from llm_otel._fields import (
-    AttributeTable,
     Phase,
+    attribute_copier,
     clearer,
     fields_of,
     not_one,
@@ -69,7 +69,7 @@ class LLMInvocation(Invocation):
     """Provider-reported input tokens, cached ones included (as the conventions count them)."""
     output_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_OUTPUT_TOKENS)]
     cache_read_input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS)]
-    cache_creation_input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS)]
+    cache_write_input_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS)]
     reasoning_output_tokens: Annotated[int | None, response(sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS)]
     embedding_dimensions: Annotated[int | None, response(sc.GEN_AI_EMBEDDINGS_DIMENSION_COUNT, truthy)]
     cost_usd: Annotated[float | None, response(sc.LLM_OTEL_COST_USD)]
@@ -92,7 +92,7 @@ class LLMInvocation(Invocation):
         server_port: int | None = None,
         **request_params: Any,
     ) -> None:
-        super().__init__()
+        Invocation.__init__(self)
         self._init_response_fields()  # every declared field starts as None
         self.provider = provider
         self.model = model
@@ -117,8 +117,12 @@ class LLMInvocation(Invocation):
         self._chunk_attributes: dict[str, Any] | None = None  # metric attributes of chunk points, fixed at the first
 
     # -- telemetry (the recorder decides what the fields become) ----------------------------------
-    _start_attributes: ClassVar[AttributeTable] = ()  # (field, attribute, convert), derived below
-    _end_attributes: ClassVar[AttributeTable] = ()
+    def _copy_start_attributes(self, out: dict[str, Any]) -> None:
+        """Put the request fields that are set into ``out`` (generated from the declarations, below)."""
+
+    def _copy_end_attributes(self, out: dict[str, Any]) -> None:
+        """Put the response fields that are set into ``out`` (generated from the declarations, below)."""
+
     _span_start = _recorder.start_llm
     _span_end = _recorder.finish_llm
 
@@ -169,11 +173,11 @@ MERGED_FIELDS: tuple[str, ...] = tuple(n for n in REQUEST_FIELDS if FIELDS[n].me
 """What the duplicate guard copies into an open invocation that lacks it."""
 LLMInvocation._request_fields = ("provider", "model", "operation", *REQUEST_FIELDS)
 _clear_fields = clearer(tuple(FIELDS))
-LLMInvocation._start_attributes = tuple(
-    (n, f.attribute, f.convert) for n, f in FIELDS.items() if f.phase is Phase.REQUEST and f.attribute
+LLMInvocation._copy_start_attributes = attribute_copier(  # type: ignore[method-assign,assignment]
+    [(n, f.attribute, f.convert) for n, f in FIELDS.items() if f.phase is Phase.REQUEST and f.attribute]
 )
-LLMInvocation._end_attributes = tuple(
-    (n, f.attribute, f.convert) for n, f in FIELDS.items() if f.phase is Phase.RESPONSE and f.attribute
+LLMInvocation._copy_end_attributes = attribute_copier(  # type: ignore[method-assign,assignment]
+    [(n, f.attribute, f.convert) for n, f in FIELDS.items() if f.phase is Phase.RESPONSE and f.attribute]
 )
 
 

@@ -11,15 +11,16 @@ span may be incomplete, the user's call is never affected.
 
 from __future__ import annotations
 
+import json
 import time
 from typing import TYPE_CHECKING, Any
 
-from opentelemetry.context import attach, detach, set_value
+from opentelemetry.context import attach, detach, get_value, set_value
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, get_current_span, set_span_in_context
 
 from llm_otel import _content, _evaluation, _pricing, _settings, _telemetry
 from llm_otel import _semconv as sc
-from llm_otel._keys import FINISHED, INVOCATION_KEY, NEW, STARTED
+from llm_otel._keys import AGENT_KEY, FINISHED, INVOCATION_KEY, NEW, STARTED
 from llm_otel._safety import report
 
 if TYPE_CHECKING:  # the invocation modules import this one: types only, no import cycle
@@ -48,7 +49,8 @@ def start(inv: Invocation, attach_context: bool) -> None:
         name, kind, attributes = inv._span_start()
         span = _telemetry.current().tracer.start_span(name, kind=kind, attributes=attributes)
         inv._span = span
-        inv._context = set_value(INVOCATION_KEY, inv, set_span_in_context(span))
+        context = set_value(INVOCATION_KEY, inv, set_span_in_context(span))
+        inv._context = set_value(AGENT_KEY, inv, context) if inv._is_agent else context
         if attach_context:
             inv._token = attach(inv._context)
     except Exception as exc:
@@ -170,20 +172,11 @@ def start_llm(inv: LLMInvocation) -> SpanStart:
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
     if model:
         attributes[sc.GEN_AI_REQUEST_MODEL] = model
-    _set_fields(attributes, inv, inv._start_attributes)
+    inv._copy_start_attributes(attributes)
+    agent = get_value(AGENT_KEY)
+    if agent is not None:
+        agent._inference_calls += 1  # type: ignore[attr-defined]
     return (f"{operation} {model}" if model else operation), _CLIENT, attributes
-
-
-def _set_fields(out: dict[str, Any], inv: Invocation, table: Any) -> None:
-    """Copy the declared fields that are set into span attributes (see ``_fields``)."""
-    for field, key, convert in table:
-        value = getattr(inv, field)
-        if value is not None:
-            if convert is not None:
-                value = convert(value)
-                if value is None:
-                    continue
-            out[key] = value
 
 
 def inference_base_attributes(inv: LLMInvocation) -> dict[str, Any]:
@@ -195,8 +188,10 @@ def inference_base_attributes(inv: LLMInvocation) -> dict[str, Any]:
 
 
 def llm_metric_attributes(inv: LLMInvocation, error_type: str | None) -> dict[str, Any]:
-    """The attributes of the inference metrics (duration, tokens, cost, chunks)."""
-    attributes = inference_base_attributes(inv)
+    """The attributes of the inference metrics (duration, tokens, cost, chunks): the base ones plus these."""
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
+    if inv.model:
+        attributes[sc.GEN_AI_REQUEST_MODEL] = inv.model
     if inv.response_model:
         attributes[sc.GEN_AI_RESPONSE_MODEL] = inv.response_model
     if inv.server_address:
@@ -211,31 +206,36 @@ def llm_metric_attributes(inv: LLMInvocation, error_type: str | None) -> dict[st
 def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
     settings = _settings.get()
     metric_attributes = llm_metric_attributes(inv, error_type)
-    tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes)
+    ctx = inv._context  # every point's exemplar links to this call's span, wherever the call ends
+    tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes, context=ctx)
 
     input_tokens, output_tokens = inv.input_tokens, inv.output_tokens
     if input_tokens is not None:
-        tel[sc.METRIC_TOKEN_USAGE].record(input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT})
+        tel[sc.METRIC_TOKEN_USAGE].record(
+            input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, context=ctx
+        )
     if output_tokens is not None:
         tel[sc.METRIC_TOKEN_USAGE].record(
-            output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+            output_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}, context=ctx
         )
+    elif input_tokens is None and error_type is None:
+        tel[sc.METRIC_USAGE_UNREPORTED].add(1, metric_attributes, context=ctx)  # no tokens, no cost: counted
     if inv.cost_usd is None and (input_tokens or output_tokens):
         rates = _pricing.rates_for(inv.provider, inv.response_model or inv.model or "", settings.prices_file)
         if rates is None:
-            tel[sc.METRIC_UNPRICED].add(1, metric_attributes)
+            tel[sc.METRIC_UNPRICED].add(1, metric_attributes, context=ctx)
         else:
             inv.cost_usd = rates.cost(
                 input_tokens or 0,
                 output_tokens or 0,
                 inv.cache_read_input_tokens or 0,
-                inv.cache_creation_input_tokens or 0,
+                inv.cache_write_input_tokens or 0,
             )
     if inv.cost_usd is not None:
-        tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes)
+        tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes, context=ctx)
 
     end: dict[str, Any] = {}
-    _set_fields(end, inv, inv._end_attributes)
+    inv._copy_end_attributes(end)
     if inv._chunks and inv._first_chunk is not None:
         end[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
         end[sc.LLM_OTEL_STREAM_CHUNKS] = inv._chunks
@@ -247,17 +247,18 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
     if text is None and inv._text_parts is not None:
         text = inv.output_text = inv.streamed_text()
     if text is not None:
-        tel[sc.METRIC_RESPONSE_LENGTH].record(max(len(text), inv._text_len), metric_attributes)
+        tel[sc.METRIC_RESPONSE_LENGTH].record(max(len(text), inv._text_len), metric_attributes, context=ctx)
         if settings.evaluators and inv.operation != sc.OP_EMBEDDINGS:
             _evaluation.evaluate_invocation(inv, text, span, inference_base_attributes(inv))
 
     capture = settings.capture
     if capture.on_span or capture.on_event:
-        content = _llm_content(inv, text, settings, tel)
+        content = _llm_content(inv, text, settings, tel, error_type is not None)
         if capture.on_span:
-            end.update(content)
+            limit = settings.content_max_bytes
+            end.update({key: _encode(key, value, limit, tel) for key, value in content.items()})
         if capture.on_event:
-            _emit_details_event(inv, tel, end, content, error_type)
+            _emit_details_event(inv, tel, end, content, error_type, settings.content_max_bytes)
 
     if inv.attributes:
         end.update(inv.attributes)
@@ -265,29 +266,28 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
         span.set_attributes(end)
 
 
-def _llm_content(inv: LLMInvocation, text: str | None, settings: _settings.Settings, tel: Telemetry) -> dict[str, str]:
-    limit = settings.content_max_bytes
-    out: dict[str, str] = {}
+def _llm_content(
+    inv: LLMInvocation, text: str | None, settings: _settings.Settings, tel: Telemetry, failed: bool
+) -> dict[str, Any]:
+    """The content attributes in the schema shapes (structured; the span gets them JSON-encoded)."""
     values = (
         (sc.GEN_AI_INPUT_MESSAGES, _content.normalize_messages(inv.input_messages) if inv.input_messages else None),
-        (sc.GEN_AI_SYSTEM_INSTRUCTIONS, _content.system_instructions(inv.system_instructions) if inv.system_instructions else None),
-        (sc.GEN_AI_TOOL_DEFINITIONS, _content._jsonable(inv.tool_definitions) if inv.tool_definitions else None),
-        (sc.GEN_AI_OUTPUT_MESSAGES, _output_messages(inv, text)),
+        (sc.GEN_AI_SYSTEM_INSTRUCTIONS,
+         _content.system_instructions(inv.system_instructions) if inv.system_instructions else None),
+        (sc.GEN_AI_TOOL_DEFINITIONS,
+         _content.tool_definitions(inv.tool_definitions, settings.tool_definition_details)
+         if inv.tool_definitions else None),
+        (sc.GEN_AI_OUTPUT_MESSAGES, _output_messages(inv, text, failed)),
     )
-    for key, value in values:
-        if value:
-            out[key] = _encode(key, value, limit, tel)
-    return out
+    return {key: value for key, value in values if value}
 
 
-def _output_messages(inv: LLMInvocation, text: str | None) -> Any:
+def _output_messages(inv: LLMInvocation, text: str | None, failed: bool) -> Any:
     if inv.output_messages is not None:
-        return _content.normalize_messages(inv.output_messages)
+        return _content.output_messages(inv.output_messages, inv.finish_reasons, failed)
     if text is None:
         return None
-    reasons = inv.finish_reasons
-    reason = reasons if isinstance(reasons, str) else (reasons[0] if reasons else None)
-    return _content.output_messages_from_text(text, reason)
+    return _content.output_messages_from_text(text, inv.finish_reasons, failed)
 
 
 def _encode(key: str, value: Any, limit: int, tel: Telemetry) -> str:
@@ -298,16 +298,18 @@ def _encode(key: str, value: Any, limit: int, tel: Telemetry) -> str:
 
 
 def _emit_details_event(
-    inv: LLMInvocation, tel: Telemetry, end: dict[str, Any], content: dict[str, str], error_type: str | None
+    inv: LLMInvocation, tel: Telemetry, end: dict[str, Any], content: dict[str, Any], error_type: str | None,
+    limit: int,
 ) -> None:
+    """``gen_ai.client.inference.operation.details``: the span's attributes, with the content as
+    structured values (redacted and cut like the span's) rather than JSON strings."""
     attributes = inference_base_attributes(inv)
-    for key in (sc.GEN_AI_RESPONSE_ID, sc.GEN_AI_RESPONSE_MODEL, sc.GEN_AI_RESPONSE_FINISH_REASONS,
-                sc.GEN_AI_USAGE_INPUT_TOKENS, sc.GEN_AI_USAGE_OUTPUT_TOKENS):
-        if key in end:
-            attributes[key] = end[key]
+    inv._copy_start_attributes(attributes)
+    attributes.update((k, v) for k, v in end.items() if k not in content)
     if error_type:
         attributes[sc.ERROR_TYPE] = error_type
-    attributes.update(content)
+    for key, value in content.items():
+        attributes[key] = json.loads(_encode(key, value, limit, tel))
     tel.logger.emit(event_name=sc.EVENT_INFERENCE_DETAILS, attributes=attributes, context=inv._context)
 
 
@@ -331,14 +333,15 @@ def finish_retrieval(
         metric_attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    tel[sc.METRIC_RETRIEVAL_DURATION].record(duration, metric_attributes)
+    ctx = inv._context
+    tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes, context=ctx)
     end: dict[str, Any] = {}
     count = inv.document_count
     if count is None and inv.documents is not None:
         count = len(inv.documents)
     if count is not None:
         end[sc.LLM_OTEL_RETRIEVAL_DOCUMENT_COUNT] = count
-        tel[sc.METRIC_RETRIEVAL_DOCUMENTS].record(count, metric_attributes)
+        tel[sc.METRIC_RETRIEVAL_DOCUMENTS].record(count, metric_attributes, context=ctx)
     settings = _settings.get()
     if settings.capture.on_span:
         limit = settings.content_max_bytes
@@ -366,6 +369,13 @@ def start_tool(inv: ToolInvocation) -> SpanStart:
         attributes[sc.GEN_AI_TOOL_CALL_ID] = inv.call_id
     if inv.description:
         attributes[sc.GEN_AI_TOOL_DESCRIPTION] = inv.description
+    agent = get_value(AGENT_KEY)
+    if agent is not None:
+        agent._tool_calls += 1  # type: ignore[attr-defined]
+        if inv.agent_name is None:
+            inv.agent_name = agent.name  # type: ignore[attr-defined]
+    if inv.agent_name:
+        attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name
     return f"{sc.OP_EXECUTE_TOOL} {inv.name}", _INTERNAL, attributes
 
 
@@ -377,7 +387,9 @@ def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str
     }
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    tel[sc.METRIC_TOOL_DURATION].record(duration, metric_attributes)
+    if inv.agent_name:
+        metric_attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name
+    tel[sc.METRIC_TOOL_DURATION].record(duration, metric_attributes, context=inv._context)
     end: dict[str, Any] = {}
     settings = _settings.get()
     if settings.capture.on_span:
@@ -415,14 +427,19 @@ def _finish_group(
     """Spans that group other work (agents, workflows): a duration by name, extra attributes."""
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
-    tel[histogram].record(duration, metric_attributes)
+    tel[histogram].record(duration, metric_attributes, context=inv._context)
     if inv.attributes and span.is_recording():
         span.set_attributes(inv.attributes)
 
 
 def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
-    attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
+    if inv.provider:
+        attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
     _finish_group(inv, attributes, tel, span, error_type, duration, sc.METRIC_AGENT_DURATION)
+    per_agent = {sc.GEN_AI_AGENT_NAME: inv.name}
+    tel[sc.METRIC_AGENT_INFERENCE_CALLS].record(inv._inference_calls, per_agent, context=inv._context)
+    tel[sc.METRIC_AGENT_TOOL_CALLS].record(inv._tool_calls, per_agent, context=inv._context)
 
 
 def finish_workflow(

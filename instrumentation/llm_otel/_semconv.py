@@ -33,6 +33,13 @@ INFERENCE_OPERATIONS: Final = frozenset(
 PROVIDER_OPENAI: Final = "openai"
 PROVIDER_ANTHROPIC: Final = "anthropic"
 
+# -- output-message finish reasons (the conventions' FinishReason enum) ------------------------
+FINISH_STOP: Final = "stop"
+FINISH_LENGTH: Final = "length"
+FINISH_CONTENT_FILTER: Final = "content_filter"
+FINISH_TOOL_CALL: Final = "tool_call"
+FINISH_ERROR: Final = "error"
+
 # -- span attributes ------------------------------------------------------------------
 GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
 GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
@@ -61,7 +68,8 @@ GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chun
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
-GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: Final = "gen_ai.usage.cache_creation.input_tokens"
+# renamed after the 2026-08 model snapshot (which says cache_creation); util-genai 1.3b0 emits this one
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
 GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
 
 # opt-in content attributes (JSON strings on spans)
@@ -166,6 +174,10 @@ RESPONSE_LENGTH_BUCKETS: Final = (
 )
 DOCUMENT_COUNT_BUCKETS: Final = (0, 1, 2, 3, 5, 8, 10, 20, 50, 100)
 SCORE_BUCKETS: Final = (-1, -0.5, -0.1, 0, 0.1, 0.25, 0.5, 0.75, 1, 2, 3, 4, 5)
+# the conventions' (util-genai 1.3b0) advisory buckets for agent and workflow runs: longer than one call
+AGENT_DURATION_BUCKETS: Final = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6)
+WORKFLOW_DURATION_BUCKETS: Final = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+CALL_COUNT_BUCKETS: Final = (0, 1, 2, 3, 4, 5, 8, 13, 21, 34, 55, 89)
 
 # the attribute sets points may carry (ids and free text never: they would explode cardinality)
 INFERENCE_METRIC_ATTRIBUTES: Final = frozenset(
@@ -173,8 +185,12 @@ INFERENCE_METRIC_ATTRIBUTES: Final = frozenset(
      SERVER_ADDRESS, SERVER_PORT, ERROR_TYPE}
 )
 RETRIEVAL_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, ERROR_TYPE})
+# retrieval durations share the operation-duration instrument (gen_ai.operation.name = retrieval)
+OPERATION_METRIC_ATTRIBUTES: Final = INFERENCE_METRIC_ATTRIBUTES | RETRIEVAL_METRIC_ATTRIBUTES
 TOOL_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_TOOL_NAME, GEN_AI_TOOL_TYPE, ERROR_TYPE})
-AGENT_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_AGENT_NAME, ERROR_TYPE})
+AGENT_METRIC_ATTRIBUTES: Final = frozenset(
+    {GEN_AI_OPERATION_NAME, GEN_AI_AGENT_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, ERROR_TYPE}
+)
 WORKFLOW_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_WORKFLOW_NAME, ERROR_TYPE})
 EVALUATION_METRIC_ATTRIBUTES: Final = frozenset(
     {GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_EVALUATION_NAME,
@@ -187,7 +203,7 @@ METRIC_TOKEN_USAGE: Final = HistogramMetric(
 )
 METRIC_OPERATION_DURATION: Final = HistogramMetric(
     "gen_ai.client.operation.duration", "s", "GenAI operation duration.",
-    INFERENCE_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+    OPERATION_METRIC_ATTRIBUTES, DURATION_BUCKETS,
 )
 METRIC_TIME_TO_FIRST_CHUNK: Final = HistogramMetric(
     "gen_ai.client.operation.time_to_first_chunk", "s",
@@ -210,22 +226,35 @@ METRIC_UNPRICED: Final = CounterMetric(
     "llm_otel.client.unpriced", "{call}",
     "Calls with token usage whose model has no known price (cost not recorded).", INFERENCE_METRIC_ATTRIBUTES,
 )
-METRIC_RETRIEVAL_DURATION: Final = HistogramMetric(
-    "llm_otel.retrieval.duration", "s", "Retrieval operation duration.",
-    RETRIEVAL_METRIC_ATTRIBUTES, DURATION_BUCKETS,
-)
 METRIC_RETRIEVAL_DOCUMENTS: Final = HistogramMetric(
     "llm_otel.retrieval.documents", "{document}", "Number of documents a retrieval returned.",
     RETRIEVAL_METRIC_ATTRIBUTES, DOCUMENT_COUNT_BUCKETS,
 )
 METRIC_TOOL_DURATION: Final = HistogramMetric(
-    "llm_otel.tool.duration", "s", "Tool execution duration.", TOOL_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+    "gen_ai.execute_tool.duration", "s", "Measures the duration of a tool execution.",
+    TOOL_METRIC_ATTRIBUTES | {GEN_AI_AGENT_NAME}, DURATION_BUCKETS,
 )
 METRIC_AGENT_DURATION: Final = HistogramMetric(
-    "llm_otel.agent.duration", "s", "Agent invocation duration.", AGENT_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+    "gen_ai.invoke_agent.duration", "s", "Measures the duration of an in-process agent invocation.",
+    AGENT_METRIC_ATTRIBUTES, AGENT_DURATION_BUCKETS,
 )
+METRIC_AGENT_INFERENCE_CALLS: Final = HistogramMetric(
+    "gen_ai.invoke_agent.inference_calls", "{inference_call}", "Number of model calls in one agent invocation.",
+    frozenset({GEN_AI_AGENT_NAME}), CALL_COUNT_BUCKETS,
+)
+METRIC_AGENT_TOOL_CALLS: Final = HistogramMetric(
+    "gen_ai.invoke_agent.tool_calls", "{tool_call}", "Number of tool calls in one agent invocation.",
+    frozenset({GEN_AI_AGENT_NAME}), CALL_COUNT_BUCKETS,
+)
+# renamed after the 2026-08 model snapshot (gen_ai.workflow.duration); util-genai 1.3b0 emits this one
 METRIC_WORKFLOW_DURATION: Final = HistogramMetric(
-    "llm_otel.workflow.duration", "s", "Workflow invocation duration.", WORKFLOW_METRIC_ATTRIBUTES, DURATION_BUCKETS,
+    "gen_ai.invoke_workflow.duration", "s", "Measures the duration of a workflow execution.",
+    WORKFLOW_METRIC_ATTRIBUTES, WORKFLOW_DURATION_BUCKETS,
+)
+METRIC_USAGE_UNREPORTED: Final = CounterMetric(
+    "llm_otel.client.usage.unreported", "{call}",
+    "Completed inference calls whose provider reported no token usage (no token or cost points for them).",
+    INFERENCE_METRIC_ATTRIBUTES,
 )
 METRIC_EVALUATION_RESULTS: Final = CounterMetric(
     "llm_otel.evaluation.results", "{evaluation}", "Evaluation results by evaluator and label.",
@@ -251,6 +280,23 @@ METRICS: Final[tuple[Metric, ...]] = tuple(v for v in list(globals().values()) i
 
 # The only attributes a metric point may carry: the union of the declarations above.
 METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset().union(*(m.attributes for m in METRICS))
+
+# -- system, GPU and self-hosted model metrics (issue 17) --
+# OTel hardware conventions for GPUs (semconv hardware/gpu, development status).
+METRIC_HW_GPU_UTILIZATION: Final = "hw.gpu.utilization"
+METRIC_HW_GPU_MEMORY_USAGE: Final = "hw.gpu.memory.usage"
+METRIC_HW_GPU_MEMORY_LIMIT: Final = "hw.gpu.memory.limit"
+METRIC_HW_GPU_MEMORY_UTILIZATION: Final = "hw.gpu.memory.utilization"
+HW_ID: Final = "hw.id"
+HW_NAME: Final = "hw.name"
+HW_MODEL: Final = "hw.model"
+HW_VENDOR: Final = "hw.vendor"
+HW_TYPE: Final = "hw.type"
+HW_DRIVER_VERSION: Final = "hw.driver_version"
+HW_GPU_TASK: Final = "hw.gpu.task"
+# Compute spent serving a self-hosted model (no convention exists): CPU-seconds and GPU-seconds per model.
+METRIC_MODEL_CPU_TIME: Final = "llm_otel.model.cpu.time"
+METRIC_MODEL_GPU_TIME: Final = "llm_otel.model.gpu.time"
 
 # -- vector stores (issue 12) --------------------------------------------------------------
 # Database conventions (stable part): the store a retrieval or a write went to.

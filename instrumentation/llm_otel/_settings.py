@@ -33,6 +33,9 @@ LLM_OTEL_PRICES_FILE = "LLM_OTEL_PRICES_FILE"
 """JSON file of USD prices per million tokens; wins over the bundled genai-prices data."""
 LLM_OTEL_OPENAI_INCLUDE_USAGE = "LLM_OTEL_OPENAI_INCLUDE_USAGE"
 """``true`` asks OpenAI-compatible servers for usage on streams (stream_options.include_usage)."""
+LLM_OTEL_TOOL_DEFINITION_DETAILS = "LLM_OTEL_TOOL_DEFINITION_DETAILS"
+"""``true`` adds tools' descriptions and parameter schemas to ``gen_ai.tool.definitions`` (content
+capture on); by default only type and name, as the conventions recommend (they can be large)."""
 LLM_OTEL_EVALUATORS = "LLM_OTEL_EVALUATORS"
 """Comma-separated built-in evaluators to run on responses (off by default), or ``all``."""
 
@@ -66,6 +69,7 @@ class Settings:
     redact_patterns: tuple[re.Pattern[str], ...] = ()
     prices_file: str | None = None
     openai_include_usage: bool = False
+    tool_definition_details: bool = False
     evaluators: tuple[str, ...] = ()
     disabled_instrumentations: frozenset[str] = field(default_factory=frozenset)
 
@@ -153,6 +157,9 @@ def from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> Settin
         prices_file=env.get(LLM_OTEL_PRICES_FILE) or None,
         openai_include_usage=_parse_bool(
             LLM_OTEL_OPENAI_INCLUDE_USAGE, env.get(LLM_OTEL_OPENAI_INCLUDE_USAGE), False
+        ),
+        tool_definition_details=_parse_bool(
+            LLM_OTEL_TOOL_DEFINITION_DETAILS, env.get(LLM_OTEL_TOOL_DEFINITION_DETAILS), False
         ),
         evaluators=evaluators,
         disabled_instrumentations=disabled,

@@ -9,7 +9,7 @@ in ``_semconv.METRICS``: ``telemetry[sc.METRIC_TOKEN_USAGE].record(...)``.
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 from opentelemetry import _logs, metrics, trace
 
@@ -19,22 +19,29 @@ from llm_otel._version import __version__
 _SCOPE = "llm_otel"
 
 
-class Telemetry:
-    """Where one set of providers receives llm_otel's spans, metric points and events."""
+class Telemetry(dict[str, Any]):
+    """Where one set of providers receives llm_otel's spans, metric points and events.
 
-    __slots__ = ("_instruments", "logger", "tracer")
+    A mapping from each declared metric to its instrument (a plain dict: the lookup on the hot
+    path is C-level), plus the tracer and the logger.
+    """
+
+    __slots__ = ("logger", "tracer")
 
     def __init__(self, tracer: trace.Tracer, logger: _logs.Logger, instruments: dict[str, Any]) -> None:
+        super().__init__(instruments)
         self.tracer = tracer
         self.logger = logger
-        self._instruments = instruments
 
-    @overload
-    def __getitem__(self, metric: sc.HistogramMetric) -> metrics.Histogram: ...
-    @overload
-    def __getitem__(self, metric: sc.CounterMetric) -> metrics.Counter: ...
-    def __getitem__(self, metric: sc.Metric) -> Any:
-        return self._instruments[metric]
+    if TYPE_CHECKING:  # typed lookups: a histogram's declaration gives a Histogram, a counter's a Counter
+
+        @overload
+        def __getitem__(self, metric: sc.HistogramMetric) -> metrics.Histogram: ...
+        @overload
+        def __getitem__(self, metric: sc.CounterMetric) -> metrics.Counter: ...
+        @overload
+        def __getitem__(self, metric: str) -> Any: ...
+        def __getitem__(self, metric: str) -> Any: ...
 
 
 def _create(meter: metrics.Meter, metric: sc.Metric) -> Any:
@@ -54,7 +61,7 @@ def build(
     tracer = trace.get_tracer(_SCOPE, __version__, tracer_provider, schema_url=sc.SCHEMA_URL)
     meter = metrics.get_meter(_SCOPE, __version__, meter_provider, schema_url=sc.SCHEMA_URL)
     logger = _logs.get_logger(_SCOPE, __version__, logger_provider, schema_url=sc.SCHEMA_URL)
-    return Telemetry(tracer, logger, {metric: _create(meter, metric) for metric in sc.METRICS})
+    return Telemetry(tracer, logger, {str(metric): _create(meter, metric) for metric in sc.METRICS})
 
 
 _current: Telemetry | None = None

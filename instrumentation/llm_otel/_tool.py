@@ -16,8 +16,8 @@ class ToolInvocation(Invocation):
     ... def calculator(expression: str) -> float: ...
     """
 
-    __slots__ = ("name", "call_id", "description", "type", "arguments", "result")
-    _request_fields = ("name", "call_id", "description", "type")
+    __slots__ = ("name", "call_id", "description", "type", "agent_name", "arguments", "result")
+    _request_fields = ("name", "call_id", "description", "type", "agent_name")
     _span_start = _recorder.start_tool
     _span_end = _recorder.finish_tool
 
@@ -27,12 +27,15 @@ class ToolInvocation(Invocation):
         call_id: str | None = None,
         description: str | None = None,
         type: str = "function",
+        agent_name: str | None = None,
     ) -> None:
         super().__init__()
         self.name = name
         self.call_id = call_id
         self.description = description
         self.type = type
+        self.agent_name = agent_name
+        """The agent that called the tool; defaults to the innermost open ``llm_otel.agent``."""
         self._init_response_fields()
 
     def _init_response_fields(self) -> None:

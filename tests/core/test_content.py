@@ -77,7 +77,12 @@ def test_event_only_emits_the_details_event_tied_to_the_span(otel_capture):
     [event] = otel_capture.events("gen_ai.client.inference.operation.details")
     assert event.trace_id == span.context.trace_id and event.span_id == span.context.span_id
     assert event.attributes["gen_ai.usage.output_tokens"] == 6
-    assert json.loads(event.attributes["gen_ai.input.messages"])[1]["role"] == "user"
+    messages = event.attributes["gen_ai.input.messages"]  # structured values, as the convention requires
+    assert not isinstance(messages, str) and messages[1]["role"] == "user"
+    assert event.attributes["gen_ai.output.messages"][0]["finish_reason"] == "stop"
+    # the span's attributes, not a subset
+    for key, value in span.attributes.items():
+        assert event.attributes[key] == value, key
 
 
 def test_span_and_event(otel_capture):

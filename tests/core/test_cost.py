@@ -33,9 +33,9 @@ def test_openai_cost_from_bundled_prices_with_cached_input(otel_capture):
 
 
 def test_anthropic_cost_counts_cache_writes_and_reads(otel_capture):
-    # conventions: input_tokens = input + cache_read + cache_creation
+    # conventions: input_tokens = input + cache_read + cache_write
     cost = _cost_of(otel_capture, "anthropic", "claude-3-5-sonnet", input_tokens=1300, output_tokens=50,
-                    cache_read_input_tokens=200, cache_creation_input_tokens=100)
+                    cache_read_input_tokens=200, cache_write_input_tokens=100)
     assert cost == pytest.approx((1000 * 3 + 200 * 0.3 + 100 * 3.75 + 50 * 15) / 1e6)
 
 

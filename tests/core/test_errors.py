@@ -48,7 +48,7 @@ async def test_decorated_async_function_reraises_same_object(otel_capture):
     with pytest.raises(ValueError) as caught:
         await failing()
     assert caught.value is error
-    [point] = otel_capture.metric_points("llm_otel.tool.duration")
+    [point] = otel_capture.metric_points("gen_ai.execute_tool.duration")
     assert point.attributes == {
         "gen_ai.operation.name": "execute_tool", "gen_ai.tool.name": "t", "gen_ai.tool.type": "function",
         "error.type": "ValueError",
@@ -80,7 +80,7 @@ class _BrokenTracer:
 
 def test_internal_failure_is_contained_counted_and_logged_once(otel_capture, caplog):
     good = _telemetry.current()
-    _telemetry.swap(_telemetry.Telemetry(_BrokenTracer(), good.logger, good._instruments))
+    _telemetry.swap(_telemetry.Telemetry(_BrokenTracer(), good.logger, dict(good)))
     try:
         for _ in range(3):
             with llm_otel.llm_call(provider="openai", model="m") as call:

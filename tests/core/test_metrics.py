@@ -99,8 +99,9 @@ def test_retrieval_and_tool_metrics(otel_capture):
         pass
     docs = otel_capture.metric_point("llm_otel.retrieval.documents")
     assert docs.value == 3 and docs.attributes == {"gen_ai.operation.name": "retrieval", "gen_ai.provider.name": "chroma"}
-    assert otel_capture.metric_point("llm_otel.retrieval.duration").unit == "s"
-    tool = otel_capture.metric_point("llm_otel.tool.duration")
+    retrieval = otel_capture.metric_point("gen_ai.client.operation.duration", {"gen_ai.operation.name": "retrieval"})
+    assert retrieval.unit == "s" and retrieval.count == 1  # the conventions' operation-duration instrument
+    tool = otel_capture.metric_point("gen_ai.execute_tool.duration")
     assert tool.attributes["gen_ai.tool.name"] == "calc" and tool.count == 1
 
 

@@ -135,3 +135,15 @@ def test_latency_exemplars_link_metrics_to_traces(demo_run):
     # an exemplar's trace is a real trace in Jaeger that contains a model call
     spans = pipeline.trace_spans(sorted(trace_ids)[0])
     assert any(s["name"].startswith(("chat ", "embeddings ")) for s in spans)
+
+
+def test_demo_service_reports_its_process_next_to_the_host(demo_run):
+    """configure() in the demo service turns process metrics on; the Collector adds the host's."""
+    pipeline, _, _ = demo_run
+    cpu = pipeline.wait_query(f'process_cpu_time_seconds_total{{job="{SERVICE_NAME}"}}', lambda r: len(r) == 2)
+    assert sum(float(s["value"][1]) for s in cpu) > 0
+    assert pipeline.wait_query(f'process_memory_usage_bytes{{job="{SERVICE_NAME}"}}')
+    data = report.build_report(pipeline.endpoints.prometheus, "5m", service=SERVICE_NAME)
+    assert [p["service"] for p in data["system"]["processes"]] == [SERVICE_NAME]
+    assert data["system"]["hosts"]
+    assert {o["model"] for o in data["slo"]["objectives"]}  # the demo's models have SLO series

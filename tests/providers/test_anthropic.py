@@ -43,7 +43,7 @@ def test_cache_tokens_are_counted_as_the_conventions_say(instrumented, anthropic
     attrs = instrumented.span(f"chat {MODEL}").attributes
     total = usage.input_tokens + (usage.cache_read_input_tokens or 0) + (usage.cache_creation_input_tokens or 0)
     assert attrs["gen_ai.usage.input_tokens"] == total
-    key = "gen_ai.usage.cache_read.input_tokens" if cache_field == "cache_read_input_tokens" else "gen_ai.usage.cache_creation.input_tokens"
+    key = "gen_ai.usage.cache_read.input_tokens" if cache_field == "cache_read_input_tokens" else "gen_ai.usage.cache_write.input_tokens"
     assert attrs[key] == cached
     assert instrumented.metric_point("gen_ai.client.token.usage", {"gen_ai.token.type": "input"}).value == total
     rates = {"cache_read_input_tokens": 0.1, "cache_creation_input_tokens": 1.25}  # haiku 4.5: $1/MTok input

@@ -75,7 +75,8 @@ def test_shape(dashboard: dict[str, Any]) -> None:
     assert len(ids) == len(set(ids))
     titles = " | ".join(p["title"].lower() for p in panels(dashboard))
     for needed in ("calls/s", "error ratio", "p50 / p95 / p99", "time to first chunk p95", "tokens/s",
-                   "cost per hour", "quality rates", "drift", "feedback", "firing alerts"):
+                   "cost per hour", "quality rates", "drift", "feedback", "firing alerts",
+                   "host cpu and memory", "app processes", "gpu utilization", "gpu memory", "slo burn rate"):
         assert needed in titles, needed
     for panel in panels(dashboard):
         if panel["type"] == "row":

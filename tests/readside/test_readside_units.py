@@ -15,24 +15,35 @@ from typing import Any
 
 import pytest
 
-from llm_otel_tools.readside import _http, report, traces
+from llm_otel_tools.readside import _http, report, system, traces
 
 # ----------------------------------------------------------------------------- fake Prometheus
+def _instant_exprs(window: str = "15m") -> set[str]:
+    queries = (system.HOST_QUERIES, system.PROCESS_QUERIES, system.GPU_QUERIES, system.COMPUTE_QUERIES, system.SLO_QUERIES)
+    exprs = {e.replace("{SEL}", "").replace("WINDOW", window) for q in queries for e in q.values()}
+    return exprs | set(system.BUDGETS.values())
+
+
+SYSTEM_EXPRS = _instant_exprs()
 _RANGE = re.compile(r"^(?:(last_over_time|resets)\()?([a-z_:]+)(?:\{[^}]*\})?\[(\d+)(ms|h)\]\)?$")
 
 
 class FakePrometheus(report.Prometheus):
     """Raw samples per series; answers the report's queries like Prometheus 2.x would."""
 
-    def __init__(self, series: list[tuple[str, dict[str, str], list[tuple[float, float]]]], alerts: list[dict[str, Any]] | None = None):
+    def __init__(self, series: list[tuple[str, dict[str, str], list[tuple[float, float]]]], alerts: list[dict[str, Any]] | None = None,
+                 instant: dict[str, list[dict[str, Any]]] | None = None):
         super().__init__("http://prometheus.test")
         self.series = series
         self._alerts = alerts or []
+        self.instant = instant or {}  # canned answers to the system/SLO section's instant queries
         self.queries: list[str] = []
 
     def query(self, expr: str, at: float) -> list[dict[str, Any]]:
         self.queries.append(expr)
         m = _RANGE.match(expr)
+        if not m and expr in SYSTEM_EXPRS:
+            return self.instant.get(expr, [])
         assert m, expr
         func, name, n, unit = m.groups()
         width = int(n) / 1000 if unit == "ms" else int(n) * 3600
@@ -173,7 +184,8 @@ def canned_report_prometheus() -> FakePrometheus:
 
 def test_build_report_canned() -> None:
     data = report.build_report(canned_report_prometheus(), "15m", end=END)
-    assert set(data) == {"window", "window_seconds", "start", "end", "prometheus", "service", "method", "models", "totals", "alerts"}
+    assert set(data) == {"window", "window_seconds", "start", "end", "prometheus", "service", "method", "models", "totals", "alerts",
+                         "system", "slo"}
     assert list(data["models"]) == ["m1", "m2"]
     m1, m2, totals = data["models"]["m1"], data["models"]["m2"], data["totals"]
     assert (m1["calls"], m1["errors"], m1["error_ratio"]) == (7, 2, round(2 / 7, 6))
@@ -357,3 +369,54 @@ def test_trace_rejects_bad_id() -> None:
     with pytest.raises(SystemExit) as exc:
         traces.main_trace(["not-a-trace"])
     assert exc.value.code == 2
+
+
+# ------------------------------------------------------------------------------ host/GPU and SLO section
+def _point(labels: dict[str, str], value: float) -> dict[str, Any]:
+    return {"metric": labels, "value": [END, str(value)]}
+
+
+def test_system_and_slo_sections_from_canned_answers() -> None:
+    q = {**system.HOST_QUERIES, **system.PROCESS_QUERIES, **system.GPU_QUERIES, **system.COMPUTE_QUERIES, **system.SLO_QUERIES}
+    e = {k: v.replace("{SEL}", "").replace("WINDOW", "15m") for k, v in q.items()}
+    gpu = {"hw_id": "GPU-5c7e", "hw_name": "gpu0", "hw_model": "NVIDIA A10G", "job": "rag-app"}
+    pair = {"job": "rag-app", "gen_ai_request_model": "gpt-4o"}
+    instant = {
+        e["cpu_utilization"]: [_point({"instance": "host-a"}, 0.42)],
+        e["memory_utilization"]: [_point({"instance": "host-a"}, 0.5)],
+        e["load_1m"]: [_point({"instance": "host-a"}, 1.25)],
+        e["cpu_cores"]: [_point({"job": "rag-app"}, 0.3)],
+        e["memory_bytes"]: [_point({"job": "rag-app"}, 200 * 2**20)],
+        e["utilization"]: [_point(gpu, 0.87)],
+        e["memory_used_bytes"]: [_point(gpu, 20 * 2**30)],
+        e["memory_limit_bytes"]: [_point(gpu, 24 * 2**30)],
+        e["cpu_seconds"]: [_point({"gen_ai_request_model": "llama"}, 12.5)],
+        e["availability_1h"]: [_point(pair, 0.8)],
+        e["error_ratio_1h"]: [_point(pair, 0.2)],
+        e["slow_ratio_1h"]: [_point(pair, float("nan"))],  # no successful call: no latency figure
+        system.BUDGETS["error_budget"]: [_point({}, 0.01)],
+        system.BUDGETS["latency_budget"]: [_point({}, 0.05)],
+    }
+    alerts = [{"labels": {"alertname": "LLMErrorBudgetFastBurn", "severity": "critical", **pair}, "annotations": {},
+               "state": "firing", "activeAt": "2026-11-22T08:00:00Z", "value": "0.2"}]
+    data = report.build_report(FakePrometheus([], alerts, instant), "15m", end=END)
+    assert data["system"] == {
+        "hosts": [{"instance": "host-a", "cpu_utilization": 0.42, "memory_utilization": 0.5, "load_1m": 1.25}],
+        "processes": [{"service": "rag-app", "cpu_cores": 0.3, "memory_bytes": 200 * 2**20}],
+        "gpus": [{"id": "GPU-5c7e", "name": "gpu0", "model": "NVIDIA A10G", "service": "rag-app", "utilization": 0.87,
+                  "memory_used_bytes": 20 * 2**30, "memory_limit_bytes": 24 * 2**30}],
+        "model_compute": [{"model": "llama", "cpu_seconds": 12.5, "gpu_seconds": 0.0}],
+    }
+    assert data["slo"] == {"error_budget": 0.01, "latency_budget": 0.05, "objectives": [
+        {"service": "rag-app", "model": "gpt-4o", "availability_1h": 0.8, "error_burn_rate_1h": 20.0,
+         "latency_burn_rate_1h": None, "burning": ["LLMErrorBudgetFastBurn"]}]}
+    text = report.render_text(data)
+    assert "host host-a: cpu 42.0%, memory 50.0%, load1 1.25" in text
+    assert "gpu gpu0 NVIDIA A10G (GPU-5c7e): util 87.0%, memory 20.0/24.0 GiB" in text
+    assert "rag-app / gpt-4o: availability 1h 80.0%, error burn 20.0x, latency burn -: LLMErrorBudgetFastBurn" in text
+
+
+def test_system_section_says_what_is_missing() -> None:
+    data = report.build_report(FakePrometheus([]), "15m", end=END)
+    text = report.render_text(data)
+    assert "no system.* metrics" in text and "gpu: none reported" in text and "no SLO series yet" in text

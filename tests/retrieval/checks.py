@@ -12,8 +12,8 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 import llm_otel._semconv as sc
 
-# The retrieval duration instrument (the lead moves it onto gen_ai.client.operation.duration: one line here).
-RETRIEVAL_DURATION = sc.METRIC_RETRIEVAL_DURATION
+# Retrieval durations are on the conventions' operation-duration instrument.
+RETRIEVAL_DURATION = sc.METRIC_OPERATION_DURATION
 
 
 @contextmanager

@@ -15,6 +15,7 @@ _log = logging.getLogger("llm_otel")
 KNOWN = {
     "llm_otel_openai": ("openai", "llm_otel.instrumentors.openai:OpenAIInstrumentor"),
     "llm_otel_anthropic": ("anthropic", "llm_otel.instrumentors.anthropic:AnthropicInstrumentor"),
+    "llm_otel_gpu": ("pynvml", "llm_otel.gpu:GPUMetricsInstrumentor"),  # nvidia-ml-py; silent without a GPU
     "llm_otel_chromadb": ("chromadb", "llm_otel.instrumentors.chromadb:ChromaInstrumentor"),
     "llm_otel_qdrant": ("qdrant_client", "llm_otel.instrumentors.qdrant:QdrantInstrumentor"),
     "llm_otel_lancedb": ("lancedb", "llm_otel.instrumentors.lancedb:LanceDBInstrumentor"),

@@ -80,7 +80,7 @@ def _fill_usage(inv: LLMInvocation, usage: Any) -> None:
     if plain_input is not None:
         inv.input_tokens = plain_input + (read or 0) + (created or 0)
         inv.cache_read_input_tokens = read
-        inv.cache_creation_input_tokens = created
+        inv.cache_write_input_tokens = created
     output = get(usage, "output_tokens")
     if output is not None:
         inv.output_tokens = output

@@ -96,22 +96,34 @@ def start_apps(stack: Stack, endpoints: Endpoints) -> dict[str, str]:
     return urls
 
 
-def _print_urls(endpoints: Endpoints, apps: dict[str, str], docker: bool, trace_id: str | None) -> None:
+def _print_urls(endpoints: Endpoints, apps: dict[str, str], docker: bool, trace_id: str | None, ui_note: str | None) -> None:
+    """What to open, and plainly where a UI is not available locally and what shows the same thing."""
     print("\nOpen:")
-    jaeger_note = "UI" if docker else "query API (the UI ships in the Docker image)"
-    rows = [
-        (f"Jaeger {jaeger_note}", f"{endpoints.jaeger_query}/api/v3/services" if not docker else endpoints.jaeger_query),
-        ("Prometheus", f"{endpoints.prometheus}/graph?g0.expr=gen_ai_client_operation_duration_seconds_count"),
-        ("Alertmanager", endpoints.alertmanager),
+    rows = []
+    if trace_id:
+        rows.append(("Jaeger UI: an example trace", endpoints.jaeger_trace_url(trace_id)))
+    rows += [
+        ("Jaeger UI: search", endpoints.jaeger_search_url(SERVICE_NAME)),
+        ("Prometheus graph", f"{endpoints.prometheus}/graph?g0.expr=gen_ai_client_operation_duration_seconds_count&g0.tab=0"),
         *apps.items(),
     ]
     if docker:
+        rows.append(("Alertmanager UI", endpoints.alertmanager))
         rows.append(("Grafana (LLM overview dashboard)", "http://127.0.0.1:3000"))
-    if trace_id:
-        rows.append(("one trace", f"{endpoints.jaeger_query}/api/v3/traces/{trace_id}  (or: llm-otel trace {trace_id})"))
     width = max(len(name) for name, _ in rows)
     for name, url in rows:
         print(f"  {name:<{width}}  {url}")
+    notes = []
+    if ui_note:
+        notes.append(f"Jaeger serves its API and a placeholder page only: {ui_note}. "
+                     f"The same trace in the terminal: llm-otel trace {trace_id or '<trace_id>'}")
+    if not docker:
+        notes.append("Alertmanager runs without a web UI (Debian's package does not ship it): `llm-otel report` "
+                     f"lists the firing alerts; API: {endpoints.alertmanager}/api/v2/alerts")
+        notes.append("Grafana is not run locally (Docker only: llm-otel demo --docker): the `llm-otel report` "
+                     "table below shows the dashboard's figures; the Prometheus graph page plots any of its queries")
+    for note in notes:
+        print(f"\nNote: {note}")
     print("\nStop everything: llm-otel stack down\n")
 
 
@@ -142,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
             endpoints = Endpoints.from_ports(DEFAULT_PORTS)
             stack.adopt_external(DEFAULT_PORTS)
         else:
-            print("Bringing the stack up (first run builds the Collector and Jaeger: several minutes)...", flush=True)
+            print("Bringing the stack up (first run builds the Collector, Jaeger and its UI: several minutes)...", flush=True)
             endpoints = stack.up()
         apps = start_apps(stack, endpoints)
     except StackError as exc:
@@ -158,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"llm-otel demo: {exc}", file=sys.stderr)
         return 1
     window = f"{int(time.time() - started) + 60}s"
-    _print_urls(endpoints, apps, docker, getattr(summary, "example_trace_id", None))
+    ui_note = None if docker else stack.status().get("jaeger_ui_note")
+    _print_urls(endpoints, apps, docker, summary.example_trace_id, ui_note)
     return report.main(["--window", window, "--prometheus", endpoints.prometheus, *(["--json"] if args.json else [])])
 

@@ -45,7 +45,9 @@ JSON (``--json``), stable keys
       "prometheus": URL, "service": S or null, "method": "counter-delta",
       "models": {MODEL: STATS, ...},                 # gen_ai_request_model ("(none)" if unset)
       "totals": STATS + {"feedback": {"count": int, "sum": float, "average": float or null}},
-      "alerts": [{"name", "state", "severity", "labels", "annotations", "active_at", "value"}]
+      "alerts": [{"name", "state", "severity", "labels", "annotations", "active_at", "value"}],
+      "system": {"hosts", "processes", "gpus", "model_compute"},   # see readside/system.py
+      "slo": {"error_budget", "latency_budget", "objectives"}      # see readside/system.py
     }
     STATS = {
       "calls": int, "errors": int, "error_ratio": float or null,
@@ -78,6 +80,7 @@ from typing import Any
 from llm_otel import _semconv as sc
 from llm_otel_tools.readside._http import BackendError, default_url, get_json
 from llm_otel_tools.readside._otlp import prom_label, prom_metric
+from llm_otel_tools.readside.system import render_lines, slo_section, system_section
 
 __all__ = [
     "Prometheus",
@@ -381,6 +384,7 @@ def build_report(
     fb_sum = sum(inc for _, inc in data["feedback_sum"])
     fb_count = sum(inc for _, inc in data["feedback_count"])
     totals["feedback"] = {"count": _count(fb_count), "sum": round(fb_sum, 6), "average": _ratio(fb_sum, fb_count, 4)}
+    firing = _firing(data.get("alerts", []))
 
     return {
         "window": window,
@@ -392,7 +396,9 @@ def build_report(
         "method": "counter-delta",
         "models": models,
         "totals": totals,
-        "alerts": _firing(data.get("alerts", [])),
+        "alerts": firing,
+        "system": system_section(prom, end, svc, window),
+        "slo": slo_section(prom, end, svc, firing),
     }
 
 
@@ -467,6 +473,8 @@ def _footer(report: Mapping[str, Any]) -> list[str]:
             lines.append(f"  [{alert['severity'] or '-'}] {alert['name']} {where} {summary}".rstrip())
     else:
         lines.append("firing alerts: none")
+    if "system" in report:
+        lines += render_lines(report["system"], report["slo"])
     return lines
 
 

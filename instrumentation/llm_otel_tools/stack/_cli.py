@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
                 badger=args.badger,
                 install_missing=args.install_missing,
             )
-            return _print_status(stack, args.json)
+            code = _print_status(stack, args.json)
+            if not args.json:
+                _print_example_trace(stack)
+            return code
         if args.action == "down":
             stopped = stack.down()
             if args.json:
@@ -73,9 +76,30 @@ def _print_status(stack: Stack, as_json: bool) -> int:
     elif not status["processes"]:
         print(f"not running (state dir {status['state_dir']})")
     else:
-        for key in ("otlp_grpc", "otlp_http", "jaeger_query", "prometheus", "alertmanager"):
+        for key in ("otlp_grpc", "otlp_http", "jaeger_query", "jaeger_ui", "prometheus", "alertmanager"):
             print(f"{key:13} {status[key]}")
+        if status.get("jaeger_ui_note"):
+            print(f"{'':13} (no UI build: {status['jaeger_ui_note']})")
         for name, proc in status["processes"].items():
             print(f"{name:13} pid={proc['pid']} {'healthy' if proc['healthy'] else 'NOT HEALTHY'}")
         print(f"{'state dir':13} {status['state_dir']} (logs in logs/)")
     return 0 if status.get("running") else 1
+
+
+def _print_example_trace(stack: Stack) -> None:
+    """A Jaeger UI link to the newest trace of the first service Jaeger knows, or how to get one."""
+    from llm_otel_tools.readside._http import BackendError, get_json
+    from llm_otel_tools.readside.traces import search_traces
+
+    endpoints = stack.endpoints()
+    try:
+        services = [s for s in get_json(endpoints.jaeger_query, "/api/v3/services", backend="jaeger_query").get("services", [])
+                    if s != "jaeger"]
+        rows = search_traces(endpoints.jaeger_query, services[0], lookback="24h", limit=1) if services else []
+    except BackendError as exc:
+        print(f"{'trace':13} (Jaeger did not answer: {exc})")
+        return
+    if rows:
+        print(f"{'trace':13} {endpoints.jaeger_trace_url(rows[0]['trace_id'])}  (newest trace of {services[0]})")
+    else:
+        print(f"{'trace':13} none yet: send OTLP to {endpoints.otlp_grpc}, or run `llm-otel demo` for demo traffic")

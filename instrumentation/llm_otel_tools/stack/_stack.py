@@ -18,6 +18,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
@@ -51,6 +52,10 @@ GO_HINT = (
     "Go >= 1.25 is needed to build the Collector and Jaeger: install it from https://go.dev/dl/ "
     "(tar -C /usr/local -xzf go1.26.*.linux-amd64.tar.gz; export PATH=$PATH:/usr/local/go/bin), "
     "or run the Docker stack: llm-otel stack up --docker"
+)
+UI_HINT = (
+    "the Jaeger UI is built from source by jaeger/build-ui.sh (needs npm and a download of the jaeger-ui "
+    "source, or JAEGER_UI_ARCHIVE=<local .tar.gz>); meanwhile Jaeger serves its API and a placeholder page"
 )
 
 # Placeholders in alertmanager/alertmanager.yml (see its header) and the variables that fill them.
@@ -102,6 +107,15 @@ class Endpoints:
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def jaeger_trace_url(self, trace_id: str) -> str:
+        """The Jaeger UI page of one trace."""
+        return f"{self.jaeger_query}/trace/{trace_id}"
+
+    def jaeger_search_url(self, service: str | None = None) -> str:
+        """The Jaeger UI search page, for one service when given."""
+        query = f"?{urllib.parse.urlencode({'service': service})}" if service else ""
+        return f"{self.jaeger_query}/search{query}"
 
 
 SHARED_DATA = Path(sys.prefix) / "share" / "llm-otel"
@@ -290,6 +304,24 @@ class Stack:
             "alertmanager": am,  # type: ignore[dict-item]
         }
 
+    def jaeger_ui(self) -> dict[str, str | None]:
+        """The Jaeger UI build to serve: ``{"assets": <dir with index.html> or None, "note": why not}``.
+
+        $LLM_OTEL_JAEGER_UI_ASSETS names a build directly; else jaeger/build-ui.sh builds (once per pin) or
+        finds the cached build. A UI that cannot be had never stops the stack: Jaeger then serves the API.
+        """
+        override = os.environ.get("LLM_OTEL_JAEGER_UI_ASSETS")
+        if override:
+            if not (Path(override) / "index.html").is_file():
+                raise StackError(f"LLM_OTEL_JAEGER_UI_ASSETS={override} has no index.html (a jaeger-ui build directory)")
+            return {"assets": override, "note": None}
+        proc = subprocess.run(["bash", str(self.repo / "jaeger" / "build-ui.sh")], capture_output=True, text=True, check=False)
+        path = proc.stdout.strip().splitlines()[-1] if proc.stdout.strip() else ""
+        if proc.returncode == 0 and (Path(path) / "index.html").is_file():
+            return {"assets": path, "note": None}
+        last = proc.stderr.strip().splitlines()[-1:] or [f"exit {proc.returncode}"]
+        return {"assets": None, "note": f"jaeger/build-ui.sh failed ({last[0]}); {UI_HINT}"}
+
     # ---------------------------------------------------------- rendering
     def _render(self, ports: Mapping[str, int], fast: bool, webhook_url: str | None) -> None:
         """Render prometheus.yml, the rules and alertmanager.yml with this run's ports into the state dir."""
@@ -338,7 +370,7 @@ class Stack:
         path.write_text(text)
         path.chmod(0o600)  # may hold a Slack URL or a PagerDuty key
 
-    def _env(self, ports: Mapping[str, int], fast: bool) -> dict[str, str]:
+    def _env(self, ports: Mapping[str, int], fast: bool, ui_assets: str | None = None) -> dict[str, str]:
         env = dict(os.environ)
         env.update(
             {
@@ -360,6 +392,7 @@ class Stack:
                 "LLM_OTEL_JAEGER_HEALTH_PORT": str(ports["jaeger_health"]),
                 "LLM_OTEL_JAEGER_METRICS_PORT": str(ports["jaeger_metrics"]),
                 "LLM_OTEL_JAEGER_BADGER_DIR": str(self.state_dir / "jaeger" / "badger"),
+                "LLM_OTEL_JAEGER_UI_ASSETS": ui_assets or "",
                 "GOMEMLIMIT": env.get("GOMEMLIMIT", "400MiB"),
             }
         )
@@ -370,6 +403,7 @@ class Stack:
                     "LLM_OTEL_SPANMETRICS_FLUSH_INTERVAL": "1s",
                     "LLM_OTEL_BATCH_TIMEOUT": "200ms",
                     "LLM_OTEL_RETRY_MAX_INTERVAL": "2s",
+                    "LLM_OTEL_HOSTMETRICS_INTERVAL": "2s",
                 }
             )
         return env
@@ -429,6 +463,7 @@ class Stack:
         if current:
             self.down()
         bins = self.binaries(install_missing=install_missing)
+        ui = self.jaeger_ui()
         chosen = choose_ports(ports, free=free_ports)
         for sub in ("logs", "pids", "collector/queue", "jaeger", "prometheus/data", "alertmanager/data"):
             (self.state_dir / sub).mkdir(parents=True, exist_ok=True)
@@ -440,7 +475,8 @@ class Stack:
             "binaries": bins,
             "commands": self._commands(bins, chosen, badger),
             "health": self._health_urls(chosen),
-            "env": {k: v for k, v in self._env(chosen, fast).items() if k.startswith("LLM_OTEL_") or k == "GOMEMLIMIT"},
+            "jaeger_ui": ui,
+            "env": {k: v for k, v in self._env(chosen, fast, ui["assets"]).items() if k.startswith("LLM_OTEL_") or k == "GOMEMLIMIT"},
             "pids": {},
         }
         self._write_state(state)
@@ -573,6 +609,8 @@ class Stack:
             "otlp_grpc": endpoints.otlp_grpc,
             "otlp_http": endpoints.otlp_http,
             "jaeger_query": endpoints.jaeger_query,
+            "jaeger_ui": endpoints.jaeger_search_url(),
+            "jaeger_ui_note": state.get("jaeger_ui", {}).get("note"),
             "prometheus": endpoints.prometheus,
             "alertmanager": endpoints.alertmanager,
             "processes": processes,
@@ -591,7 +629,7 @@ class Stack:
     # ------------------------------------------------------------ internals
     def _spawn(self, name: str, state: dict[str, Any]) -> None:
         cmd = state["commands"][name]
-        env = self._env(state["ports"], state["fast"])
+        env = self._env(state["ports"], state["fast"], state.get("jaeger_ui", {}).get("assets"))
         log = self.log_file(name)
         log.parent.mkdir(parents=True, exist_ok=True)
         with open(log, "ab") as out:
