@@ -373,21 +373,21 @@ def run_worker(config: str, calls: int, warmup: int, stream: bool, profile: bool
 # ============================================================================ parent side
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(venv: Path = VENV) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def ensure_venv() -> Path:
-    """Create or refresh .venv-bench/ when missing or when the requirements changed."""
-    python, stamp = venv_python(), VENV / ".bench-stamp"
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+def ensure_venv(venv: Path = VENV, requirements: Path = REQUIREMENTS) -> Path:
+    """Create or refresh the bench venv (.venv-bench/) when missing or when the requirements changed."""
+    python, stamp = venv_python(venv), venv / ".bench-stamp"
+    digest = hashlib.sha256(requirements.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if python.exists() and stamp.exists() and stamp.read_text().strip() == digest:
         return python
-    print(f"# setting up {VENV.name}/ from {REQUIREMENTS.relative_to(ROOT)} + -e . (one-off)", flush=True)
+    print(f"# setting up {venv.name}/ from {requirements.relative_to(ROOT)} + -e . (one-off)", flush=True)
     if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(VENV)], check=True)
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
     subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-r", str(REQUIREMENTS), "-e", str(ROOT)],
+        [str(python), "-m", "pip", "install", "-q", "-r", str(requirements), "-e", str(ROOT)],
         check=True,
     )
     stamp.write_text(digest + "\n")

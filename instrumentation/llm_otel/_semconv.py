@@ -309,3 +309,15 @@ PROVIDER_GCP_VERTEX_AI: Final = "gcp.vertex_ai"
 PROVIDER_MISTRAL_AI: Final = "mistral_ai"
 PROVIDER_OLLAMA: Final = "ollama"
 PROVIDER_COHERE: Final = "cohere"
+# -- vector stores (issue 12) --------------------------------------------------------------
+# Database conventions (stable part): the store a retrieval or a write went to.
+DB_SYSTEM_NAME: Final = "db.system.name"
+DB_COLLECTION_NAME: Final = "db.collection.name"
+DB_OPERATION_NAME: Final = "db.operation.name"
+DB_RESPONSE_RETURNED_ROWS: Final = "db.response.returned_rows"
+# db.system.name values: the conventions list no vector store, so each is the product's own
+# lower-case name (the value OpenLLMetry's instrumentations use for chroma, qdrant and lancedb).
+DB_SYSTEM_CHROMA: Final = "chroma"
+DB_SYSTEM_QDRANT: Final = "qdrant"
+DB_SYSTEM_LANCEDB: Final = "lancedb"
+DB_SYSTEM_FAISS: Final = "faiss"

@@ -23,8 +23,10 @@ from opentelemetry.trace import SpanKind, StatusCode
 from llm_otel_tools.demo.app import DemoSettings, create_app
 from llm_otel_tools.demo.tools import ToolError, calculator, evaluate
 from llm_otel_tools.demo.traffic import SCENARIOS, arun_traffic, plan, run_traffic
-from llm_otel_tools.demo.vectorstore import VectorStore, load_corpus
+from llm_otel_tools.demo.vectorstore import VectorStore, load_corpus, point_id
+import llm_otel._semconv as sc
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
+from llm_otel.instrumentors.qdrant import QdrantInstrumentor
 from llm_otel_tools.local_llm import TRIGGERS, LocalLLMServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -38,12 +40,14 @@ def llm_server():
 
 @pytest.fixture
 def capture(otel_capture):
-    """The OpenAI SDK instrumentor on, writing to this test's capture."""
+    """The OpenAI SDK and Qdrant instrumentors on (as ``configure()`` turns them on), writing to this test's capture."""
     OpenAIInstrumentor().instrument()
+    QdrantInstrumentor().instrument()
     try:
         yield otel_capture
     finally:
         OpenAIInstrumentor().uninstrument()
+        QdrantInstrumentor().uninstrument()
 
 
 @pytest.fixture
@@ -193,13 +197,19 @@ async def test_rag_workflow_retrieves_from_the_vector_store(client, capture):
         capture.assert_parent_chain(span, chain)
     capture.assert_parent_chain(workflow, ["POST /rag"])
     assert body["trace_id"] == trace_hex(workflow)
-    assert retrieval.attributes["gen_ai.provider.name"] == "sqlite-vec"
-    assert retrieval.attributes["gen_ai.retrieval.top_k"] == 3
-    assert retrieval.attributes["llm_otel.retrieval.document_count"] == 3
-    documents = json.loads(retrieval.attributes["gen_ai.retrieval.documents"])
-    assert [d["id"] for d in documents] == [s["id"] for s in body["sources"]]
-    assert documents[0]["score"] == pytest.approx(body["sources"][0]["score"])
-    assert retrieval.attributes["gen_ai.retrieval.query.text"] == question
+    # made by the Qdrant instrumentor around the store's query_points: no manual span in the demo
+    assert retrieval.kind is SpanKind.CLIENT
+    assert retrieval.attributes[sc.GEN_AI_PROVIDER_NAME] == sc.DB_SYSTEM_QDRANT
+    assert retrieval.attributes[sc.DB_SYSTEM_NAME] == sc.DB_SYSTEM_QDRANT
+    assert retrieval.attributes[sc.DB_COLLECTION_NAME] == "demo-docs"
+    assert retrieval.attributes[sc.DB_OPERATION_NAME] == "query_points"
+    assert retrieval.attributes[sc.GEN_AI_RETRIEVAL_TOP_K] == 3
+    assert retrieval.attributes[sc.LLM_OTEL_RETRIEVAL_DOCUMENT_COUNT] == 3
+    documents = json.loads(retrieval.attributes[sc.GEN_AI_RETRIEVAL_DOCUMENTS])
+    assert [d["id"] for d in documents] == [point_id(s["id"]) for s in body["sources"]]
+    assert documents[0]["score"] == pytest.approx(body["sources"][0]["score"], abs=1e-6)
+    assert sc.GEN_AI_RETRIEVAL_QUERY_TEXT not in retrieval.attributes  # the query is a vector, not text
+    capture.assert_parent_chain("upsert demo-docs", chain)  # the first /rag indexes the corpus
     system = json.loads(chat.attributes["gen_ai.input.messages"])[0]
     assert system["role"] == "system" and "[tail-sampling]" in system["parts"][0]["content"]  # grounded in the documents
 
@@ -274,7 +284,7 @@ async def test_feedback_is_recorded_for_the_answers_trace(client, capture):
 async def test_health(client):
     body = (await client.get("/health")).json()
     assert body["status"] == "ok" and body["index"]["documents"] == len(load_corpus())
-    assert re.fullmatch(r"[0-9a-f]{32}", body["trace_id"]) and body["index"]["vector_store"].startswith("sqlite-vec v")
+    assert re.fullmatch(r"[0-9a-f]{32}", body["trace_id"]) and body["index"]["vector_store"].startswith("qdrant 1.")
 
 
 # -- the traffic generator ---------------------------------------------------------------------
@@ -314,9 +324,11 @@ async def test_traffic_summary_equals_the_telemetry(app, capture):
     assert len(summary.llm["chat"]) == 3  # three request models in the mix
 
     # the metrics Prometheus will see
-    duration = [p for p in capture.metric_points("gen_ai.client.operation.duration")
-                if p.attributes.get("gen_ai.operation.name") != "retrieval"]  # model calls only
-    assert sum(p.count for p in duration) == summary.llm_calls_total()
+    duration = capture.metric_points("gen_ai.client.operation.duration")
+    model_calls = [p for p in duration if p.attributes[sc.GEN_AI_OPERATION_NAME] != sc.OP_RETRIEVAL]
+    assert sum(p.count for p in model_calls) == summary.llm_calls_total()
+    retrievals = capture.metric_point("gen_ai.client.operation.duration", {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL})
+    assert retrievals.count == len(capture.spans_by_operation(sc.OP_RETRIEVAL)) > 0  # the /rag store queries
     failed = capture.metric_points("gen_ai.client.operation.duration", {"gen_ai.operation.name": "chat"})
     assert sum(p.count for p in failed if "error.type" in p.attributes) == summary.chat_calls(ok=False)
     for model in summary.llm["chat"]:

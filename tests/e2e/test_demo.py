@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+import llm_otel._semconv as sc
 from llm_otel_tools.demo.cli import SERVICE_NAME, start_apps, wait_for_scrape
 from llm_otel_tools.demo.traffic import run_traffic
 from llm_otel_tools.readside import report
@@ -79,8 +80,10 @@ def test_report_counts_exactly_what_the_traffic_sent(demo_run, capsys):
 def test_traces_nest_server_workflow_agent_and_operations(demo_run):
     pipeline, summary, _ = demo_run
     shapes = Counter()
+    retrievals = []
     for trace_id in summary.trace_ids:
         spans = pipeline.trace_spans(trace_id)
+        retrievals += [s for s in spans if s["name"] == "retrieval demo-docs"]
         by_id = {s["spanId"]: s for s in spans}
         for span in spans:
             parent = by_id.get(span.get("parentSpanId", ""))
@@ -88,6 +91,9 @@ def test_traces_nest_server_workflow_agent_and_operations(demo_run):
             if span["name"].startswith(("retrieval ", "chat ", "execute_tool ", "embeddings ")) and parent and grandparent:
                 shapes[(grandparent["name"], parent["name"], span["name"].split(" ")[0])] += 1
     assert shapes[("POST /rag", "invoke_workflow rag", "retrieval")] > 0
+    # the retrieval comes from the Qdrant instrumentor (configure() turned it on), not from a manual span
+    assert retrievals and all(s["attrs"][sc.DB_SYSTEM_NAME] == sc.DB_SYSTEM_QDRANT for s in retrievals)
+    assert all(s["attrs"][sc.DB_OPERATION_NAME] == "query_points" for s in retrievals)
     assert shapes[("POST /rag", "invoke_workflow rag", "chat")] > 0
     assert shapes[("POST /agent", "invoke_agent demo-agent", "chat")] > 0
     assert shapes[("POST /agent", "invoke_agent demo-agent", "execute_tool")] > 0

@@ -1,5 +1,5 @@
-"""Instrumentors for provider SDKs; each only translates its SDK's objects into an
-``LLMInvocation`` (the telemetry itself comes from ``llm_otel._recorder``)."""
+"""Instrumentors for provider SDKs and vector stores; each only translates its library's objects into an
+``LLMInvocation`` or a ``RetrievalInvocation`` (the telemetry itself comes from ``llm_otel._recorder``)."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ KNOWN = {
     "llm_otel_mistralai": ("mistralai", "llm_otel.instrumentors.mistralai:MistralAIInstrumentor"),
     "llm_otel_ollama": ("ollama", "llm_otel.instrumentors.ollama:OllamaInstrumentor"),
     "llm_otel_cohere": ("cohere", "llm_otel.instrumentors.cohere:CohereInstrumentor"),
+    "llm_otel_chromadb": ("chromadb", "llm_otel.instrumentors.chromadb:ChromaInstrumentor"),
+    "llm_otel_qdrant": ("qdrant_client", "llm_otel.instrumentors.qdrant:QdrantInstrumentor"),
+    "llm_otel_lancedb": ("lancedb", "llm_otel.instrumentors.lancedb:LanceDBInstrumentor"),
+    "llm_otel_faiss": ("faiss", "llm_otel.instrumentors.faiss:FaissInstrumentor"),
 }
 
 

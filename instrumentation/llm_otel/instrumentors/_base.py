@@ -23,10 +23,16 @@ class ProviderInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         raise NotImplementedError
 
     def _instrument(self, **kwargs: Any) -> None:
+        self._bind(kwargs)
+        self._wrap()
+
+    def _bind(self, kwargs: dict[str, Any]) -> None:
         providers = {k: kwargs.get(k) for k in ("tracer_provider", "meter_provider", "logger_provider")}
         if any(providers.values()):
             _telemetry.bind(**providers)  # one set of providers for all of llm_otel
         _settings.reload()
+
+    def _wrap(self) -> None:
         for module, name, wrapper in self._patches():
             wrap_function_wrapper(module, name, wrapper)
 

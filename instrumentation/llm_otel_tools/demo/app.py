@@ -5,8 +5,9 @@ runner, :mod:`llm_otel_tools.demo.serve`, calls ``llm_otel.configure()``, which 
 OpenAI SDK instrumentor). Endpoints:
 
 ``POST /generate``  {prompt, model?, stream?, max_tokens?} -> one chat completion (or SSE deltas)
-``POST /rag``       {question, top_k?} -> ``invoke_workflow rag``: query embedding, retrieval from a
-                    sqlite-vec store over the bundled corpus, an answer grounded in the documents
+``POST /rag``       {question, top_k?} -> ``invoke_workflow rag``: query embedding, retrieval from an
+                    in-process Qdrant collection over the bundled corpus (traced by the Qdrant
+                    instrumentor, no manual span), an answer grounded in the documents
 ``POST /agent``     {task} -> ``invoke_agent demo-agent``: chat with tools (calculator,
                     lookup_price) until the model answers, at most ``agent_max_steps`` calls
 ``POST /feedback``  {trace_id, score, label?, comment?} -> ``llm_otel.record_feedback``
@@ -48,8 +49,7 @@ from llm_otel_tools.demo.vectorstore import Document, VectorStore, load_corpus
 
 SERVICE_NAME = "llm-otel-demo"
 AGENT_NAME = "demo-agent"
-DATA_SOURCE = "demo-docs"
-VECTOR_PROVIDER = "sqlite-vec"
+VECTOR_PROVIDER = "qdrant"
 
 RAG_SYSTEM_PROMPT = (
     "You are the documentation assistant of an observability team. Answer the question using only "
@@ -317,9 +317,7 @@ class DemoService:
         with llm_otel.workflow("rag"):
             await self.ensure_index(log)
             (query_vector,) = await self.embed(log, [body.question])
-            with llm_otel.retrieval(data_source=DATA_SOURCE, top_k=top_k, query=body.question, provider=VECTOR_PROVIDER) as r:
-                hits = self.store.search(query_vector, top_k)
-                r.documents = [(h.id, h.score) for h in hits]
+            hits = self.store.search(query_vector, top_k)  # the Qdrant instrumentor makes the retrieval span
             context = "\n".join(f"[{h.id}] {h.title}: {h.text}" for h in hits)
             model = self.settings.model
             reply = await log.call("chat", model, self.chat.chat.completions.create(model=model, messages=[

@@ -1,25 +1,26 @@
-"""The demo's embedded vector store: SQLite with the sqlite-vec ``vec0`` index, through apsw.
+"""The demo's embedded vector store: a Qdrant collection in process (``qdrant-client`` local mode).
 
-Python's own ``sqlite3`` module often cannot load extensions (it is built without
-``enable_load_extension`` on many systems), so the store opens its database with
-`apsw <https://pypi.org/project/apsw/>`_, which ships its own SQLite with extension loading,
-and loads `sqlite-vec <https://pypi.org/project/sqlite-vec/>`_'s loadable module from its
-wheel (``sqlite_vec.loadable_path()``). Both are wheels with no network access at run time.
+``QdrantClient(":memory:")`` (or ``path=...`` for a directory on disk) runs Qdrant's search in the
+Python process: no server, no network. The store keeps each document's title and text in the
+point's payload; Qdrant point ids are unsigned integers or UUIDs, so a document's point id is the
+UUID5 of its id (:func:`point_id`). Searches use cosine similarity.
 
-Documents live in an ordinary table; their vectors in a ``vec0`` virtual table with cosine
-distance, searched with sqlite-vec's KNN query (``embedding MATCH ? AND k = ?``).
+The store does no telemetry itself: ``llm_otel.configure()`` turns on the Qdrant instrumentor, so
+every ``query_points`` is a ``retrieval demo-docs`` span and every ``upsert`` a database client span.
 """
 
 from __future__ import annotations
 
 import json
-import struct
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib import resources
+from importlib import metadata, resources
 from typing import Any
 
 CORPUS_RESOURCE = "corpus.jsonl"
+COLLECTION = "demo-docs"
+_POINT_NAMESPACE = uuid.UUID("6f1c7c1e-3a52-5d0e-9b1a-6c6c6d2f6f74")
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,7 +35,7 @@ class Hit:
     id: str
     title: str
     text: str
-    score: float  # cosine similarity, 1 - sqlite-vec's cosine distance
+    score: float  # cosine similarity
 
 
 def load_corpus() -> list[Document]:
@@ -43,57 +44,68 @@ def load_corpus() -> list[Document]:
     return [Document(**json.loads(line)) for line in text.splitlines() if line.strip()]
 
 
-def _blob(vector: Sequence[float]) -> bytes:
-    return struct.pack(f"<{len(vector)}f", *vector)
+def point_id(document_id: str) -> str:
+    """The Qdrant point id of a document (the id its retrieval spans list)."""
+    return str(uuid.uuid5(_POINT_NAMESPACE, document_id))
 
 
 class VectorStore:
-    """Documents plus a sqlite-vec cosine index, in memory (or in a file at ``path``)."""
+    """Documents in a Qdrant collection with a cosine index, in memory (or on disk at ``path``)."""
 
-    def __init__(self, dimensions: int, path: str = ":memory:") -> None:
-        import apsw
-        import sqlite_vec
-
+    def __init__(self, dimensions: int, path: str | None = None, collection: str = COLLECTION) -> None:
         self.dimensions = int(dimensions)
-        self._db: Any = apsw.Connection(path)
-        self._db.enable_load_extension(True)
-        self._db.load_extension(sqlite_vec.loadable_path())
-        self._db.enable_load_extension(False)
-        self._db.execute("CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, title TEXT NOT NULL, text TEXT NOT NULL)")
-        self._db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS document_vectors USING "
-            f"vec0(id TEXT PRIMARY KEY, embedding float[{self.dimensions}] distance_metric=cosine)"
-        )
+        self.collection = collection
+        self._path = path
+        self._opened: Any = None
+
+    @property
+    def _client(self) -> Any:
+        """Opened on first use: importing qdrant-client takes seconds, the service starts without it."""
+        if self._opened is None:
+            from qdrant_client import QdrantClient, models
+
+            client = QdrantClient(":memory:") if self._path is None else QdrantClient(path=self._path)
+            if not client.collection_exists(self.collection):
+                client.create_collection(
+                    self.collection,
+                    vectors_config=models.VectorParams(size=self.dimensions, distance=models.Distance.COSINE),
+                )
+            self._opened = client
+        return self._opened
 
     @property
     def version(self) -> str:
-        return str(self._db.execute("SELECT vec_version()").fetchall()[0][0])
+        return metadata.version("qdrant-client")
 
     def __len__(self) -> int:
-        return int(self._db.execute("SELECT count(*) FROM documents").fetchall()[0][0])
+        return int(self._client.count(self.collection).count)
 
     def add(self, documents: Sequence[Document], vectors: Sequence[Sequence[float]]) -> None:
         if len(documents) != len(vectors):
             raise ValueError(f"{len(documents)} documents but {len(vectors)} vectors")
-        with self._db:  # one transaction
-            for doc, vec in zip(documents, vectors):
-                if len(vec) != self.dimensions:
-                    raise ValueError(f"vector for {doc.id!r} has {len(vec)} dimensions, expected {self.dimensions}")
-                self._db.execute("INSERT OR REPLACE INTO documents (id, title, text) VALUES (?, ?, ?)", (doc.id, doc.title, doc.text))
-                self._db.execute("DELETE FROM document_vectors WHERE id = ?", (doc.id,))
-                self._db.execute("INSERT INTO document_vectors (id, embedding) VALUES (?, ?)", (doc.id, _blob(vec)))
+        for doc, vec in zip(documents, vectors, strict=True):
+            if len(vec) != self.dimensions:
+                raise ValueError(f"vector for {doc.id!r} has {len(vec)} dimensions, expected {self.dimensions}")
+        from qdrant_client.models import PointStruct
+
+        points = [
+            PointStruct(id=point_id(doc.id), vector=list(vec),
+                        payload={"doc_id": doc.id, "title": doc.title, "text": doc.text})
+            for doc, vec in zip(documents, vectors, strict=True)
+        ]
+        self._client.upsert(self.collection, points=points)
 
     def search(self, vector: Sequence[float], k: int) -> list[Hit]:
         """The ``k`` nearest documents, most similar first."""
         if len(vector) != self.dimensions:
             raise ValueError(f"query vector has {len(vector)} dimensions, expected {self.dimensions}")
-        rows = self._db.execute(
-            "SELECT v.id, d.title, d.text, v.distance FROM "
-            "(SELECT id, distance FROM document_vectors WHERE embedding MATCH ? AND k = ?) AS v "
-            "JOIN documents AS d ON d.id = v.id ORDER BY v.distance",
-            (_blob(vector), max(1, int(k))),
-        ).fetchall()
-        return [Hit(id, title, text, round(1.0 - float(distance), 6)) for id, title, text, distance in rows]
+        response = self._client.query_points(self.collection, query=list(vector), limit=max(1, int(k)),
+                                             with_payload=True)
+        return [
+            Hit(p.payload["doc_id"], p.payload["title"], p.payload["text"], round(float(p.score), 6))
+            for p in response.points
+        ]
 
     def close(self) -> None:
-        self._db.close()
+        if self._opened is not None:
+            self._opened.close()
