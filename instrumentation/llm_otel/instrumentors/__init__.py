@@ -15,6 +15,7 @@ _log = logging.getLogger("llm_otel")
 KNOWN = {
     "llm_otel_openai": ("openai", "llm_otel.instrumentors.openai:OpenAIInstrumentor"),
     "llm_otel_anthropic": ("anthropic", "llm_otel.instrumentors.anthropic:AnthropicInstrumentor"),
+    "llm_otel_mcp": ("mcp", "llm_otel.instrumentors.mcp:MCPInstrumentor"),
 }
 
 
