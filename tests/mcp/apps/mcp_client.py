@@ -1,7 +1,8 @@
 """An MCP client app; telemetry only from configure() or opentelemetry-instrument.
-Usage: mcp_client.py stdio SERVER_SCRIPT | mcp_client.py http URL. Prints the tool results."""
+Usage: mcp_client.py stdio (server command in MCP_TEST_SERVER_CMD) | mcp_client.py http URL. Prints the tool results."""
 
 import asyncio
+import json
 import os
 import sys
 from contextlib import AsyncExitStack
@@ -19,7 +20,9 @@ async def connect(stack: AsyncExitStack):
     if sys.argv[1] == "stdio":
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
-        params = StdioServerParameters(command=sys.executable, args=[sys.argv[2], "stdio"], env=dict(os.environ))
+        command = json.loads(os.environ["MCP_TEST_SERVER_CMD"])  # the server, launched as the test says
+        env = {**os.environ, "OTEL_SERVICE_NAME": "mcp-test-server"}
+        params = StdioServerParameters(command=command[0], args=command[1:], env=env)
         streams = await stack.enter_async_context(stdio_client(params))
     else:
         from mcp.client.streamable_http import streamable_http_client
