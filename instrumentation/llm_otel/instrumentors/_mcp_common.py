@@ -10,7 +10,6 @@ module only enriches with the MCP attributes and the MCP duration point.
 
 from __future__ import annotations
 
-import importlib
 import time
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -277,30 +276,50 @@ Patch = tuple[str, str, Callable[..., Any]]  # (module, "Owner.attr" or "functio
 
 
 class Patcher:
-    """Wraps attributes with wrapt and puts back exactly what was there (inherited ones are deleted)."""
+    """Wraps attributes with wrapt and puts back exactly what was there (inherited ones are deleted).
+
+    A module is patched when it is imported (now if it already is): a client process never imports
+    the server modules, nor a server the client ones, just to be instrumented.
+    """
 
     def __init__(self) -> None:
         self._undo: list[tuple[Any, str, Any, bool]] = []
+        self._generation = 0
 
     def apply(self, patches: list[Patch]) -> None:
+        from wrapt import register_post_import_hook
+
+        self._generation += 1
+        generation = self._generation
+        by_module: dict[str, list[tuple[str, Callable[..., Any]]]] = {}
+        for module_name, path, wrapper in patches:
+            by_module.setdefault(module_name, []).append((path, wrapper))
+        for module_name, items in by_module.items():
+
+            def hook(module: Any, items: list[tuple[str, Callable[..., Any]]] = items) -> None:
+                if generation == self._generation:  # not uninstrumented (or re-instrumented) since
+                    for path, wrapper in items:
+                        self._wrap(module, path, wrapper)
+
+            register_post_import_hook(hook, module_name)
+
+    def _wrap(self, module: Any, path: str, wrapper: Callable[..., Any]) -> None:
         from wrapt import FunctionWrapper
 
-        for module_name, path, wrapper in patches:
-            try:
-                owner: Any = importlib.import_module(module_name)
-            except ImportError:
-                continue
+        try:
+            owner: Any = module
             *owners, attr = path.split(".")
             for part in owners:
                 owner = getattr(owner, part)
             own = attr in vars(owner)
             original = vars(owner)[attr] if own else getattr(owner, attr)
-            if isinstance(original, (staticmethod, classmethod)):
-                continue
-            setattr(owner, attr, FunctionWrapper(getattr(owner, attr) if not own else original, wrapper))
-            self._undo.append((owner, attr, original, own))
+        except AttributeError:
+            return  # not in this version of mcp
+        setattr(owner, attr, FunctionWrapper(original, wrapper))
+        self._undo.append((owner, attr, original, own))
 
     def restore(self) -> None:
+        self._generation += 1
         while self._undo:
             owner, attr, original, own = self._undo.pop()
             if own:
