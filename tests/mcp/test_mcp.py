@@ -139,3 +139,17 @@ def test_opentelemetry_instrument_with_content_capture(receiver):
         assert json.loads(span["attributes"][sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"a": 2, "b": 3}
         result = json.loads(span["attributes"][sc.GEN_AI_TOOL_CALL_RESULT])
         assert result["content"][0]["text"] == "5"
+
+
+@pytest.mark.parametrize("transport", [sc.TRANSPORT_PIPE, sc.TRANSPORT_TCP], ids=["stdio", "streamable-http"])
+def test_mcp_1x_gets_the_same_telemetry(receiver, mcp1_site, monkeypatch, transport):
+    """mcp 1.x opens no spans and injects no context: llm_otel does both, with the same result."""
+    monkeypatch.setenv("PYTHONPATH", mcp1_site)
+    probe = subprocess.run([PYTHON, "-c", "import importlib.metadata as m; print(m.version('mcp'))"],
+                           capture_output=True, text=True, check=True)
+    assert probe.stdout.startswith("1."), probe.stdout
+    sink, endpoint = receiver
+    out = (_run_stdio if transport == sc.TRANSPORT_PIPE else _run_http)(sink, endpoint, via_instrument=False)
+    assert "ADD 5" in out and "DIVIDE True" in out
+    _check_trace(sink, transport)
+    _check_metrics(sink, transport)

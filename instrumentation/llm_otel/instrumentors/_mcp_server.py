@@ -63,13 +63,25 @@ _serving: ContextVar[_Serving | None] = ContextVar("llm_otel_mcp_serving", defau
 
 
 async def handle_request_v1(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """1.x ``Server._handle_request(message, req, session, ...)``: every request but ``initialize``."""
+    return await _serve_v1(args[0], args[1], args[2], wrapped, args, kwargs)
+
+
+async def received_request_v1(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """1.x ``ServerSession._received_request(responder)``: answers ``initialize`` itself."""
+    responder = args[0] if args else kwargs.get("responder")
+    req = getattr(getattr(responder, "request", None), "root", None)
+    if getattr(req, "method", None) != sc.MCP_INITIALIZE:
+        return await wrapped(*args, **kwargs)
+    return await _serve_v1(responder, req, instance, wrapped, args, kwargs)
+
+
+async def _serve_v1(message: Any, req: Any, session: Any, wrapped: Any, args: Any, kwargs: Any) -> Any:
     try:
-        message, req, session = args[0], args[1], args[2]
         params = getattr(req, "params", None)
         name, attributes = common.request_attributes(str(req.method), params)
         attributes[sc.JSONRPC_REQUEST_ID] = str(message.request_id)
-        client_params = getattr(session, "client_params", None)
-        version = getattr(client_params, "protocolVersion", None)
+        version = getattr(getattr(session, "client_params", None) or params, "protocolVersion", None)
         if isinstance(version, str):
             attributes[sc.MCP_PROTOCOL_VERSION] = version
         request = getattr(getattr(message, "message_metadata", None), "request_context", None)

@@ -35,6 +35,7 @@ _V1: list[common.Patch] = [
     ("mcp.shared.session", "BaseSession.send_request", client.send_request_v1),
     ("mcp.shared.session", "RequestResponder.respond", server.respond_v1),
     ("mcp.server.lowlevel.server", "Server._handle_request", server.handle_request_v1),
+    ("mcp.server.session", "ServerSession._received_request", server.received_request_v1),
     ("mcp.client.stdio", "_create_platform_compatible_process", client.stdio_process),
     ("mcp.server.fastmcp.server", "stdio_server", server.stdio_server),
 ]
