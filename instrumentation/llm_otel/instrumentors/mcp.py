@@ -7,7 +7,6 @@ context between them (``params._meta``), per the MCP semantic conventions.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Collection
 from typing import Any
 
@@ -19,7 +18,7 @@ from llm_otel.instrumentors import _mcp_common as common
 from llm_otel.instrumentors import _mcp_server as server
 
 _SESSION = "mcp.client.session"
-_CLIENT_METHODS: list[common.Patch] = [
+_BOTH: list[common.Patch] = [
     (_SESSION, "ClientSession.call_tool", client.call_tool),
     (_SESSION, "ClientSession.initialize", client.initialize),
     (_SESSION, "ClientSession.list_tools", client.list_tools),
@@ -31,6 +30,9 @@ _CLIENT_METHODS: list[common.Patch] = [
     ("mcp.server.lowlevel.server", "Server.run", server.server_run),
     ("mcp.server.stdio", "stdio_server", server.stdio_server),
 ]
+# Each patch applies where its module and attribute exist: the first list only in mcp 1.x (no
+# telemetry of its own), the second only in 2.x (its own spans), so nothing has to import mcp to
+# find out which major is installed.
 _V1: list[common.Patch] = [
     ("mcp.shared.session", "BaseSession.send_request", client.send_request_v1),
     ("mcp.shared.session", "RequestResponder.respond", server.respond_v1),
@@ -47,11 +49,6 @@ _V2: list[common.Patch] = [
 ]
 
 
-def mcp_has_own_spans() -> bool:
-    """mcp 2.x traces its requests itself (its dispatcher and server middleware)."""
-    return importlib.util.find_spec("mcp.shared._otel") is not None
-
-
 class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
     """Instruments ``mcp`` client sessions and servers; one span per request, whichever major version."""
 
@@ -66,7 +63,7 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
             _telemetry.bind(**providers)
         common.bind_meter_provider(kwargs.get("meter_provider"))
         _settings.reload()
-        self._patcher.apply(_CLIENT_METHODS + (_V2 if mcp_has_own_spans() else _V1))
+        self._patcher.apply(_BOTH + _V1 + _V2)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patcher.restore()
