@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: venv components test test-core demo bench bench-providers clean
+.PHONY: venv components test test-core demo bench bench-providers bench-mcp clean
 
 venv: $(STAMP)
 
@@ -32,7 +32,7 @@ test: venv components
 
 # Only the in-process tests (no components needed).
 test-core: venv
-	$(PY) -m pytest -q -p no:cacheprovider -m "not stack" tests/core tests/providers tests/local_llm
+	$(PY) -m pytest -q -p no:cacheprovider -m "not stack" tests/core tests/providers tests/local_llm tests/mcp
 
 # Stack + instrumented service + traffic + report; the stack keeps running until `llm-otel stack down`.
 demo: venv components
@@ -43,6 +43,9 @@ bench: venv
 
 bench-providers: venv
 	$(PY) benchmarks/bench_providers.py
+
+bench-mcp: venv
+	$(PY) benchmarks/bench_mcp.py
 
 clean:
 	-$(VENV)/bin/llm-otel stack down

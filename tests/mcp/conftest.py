@@ -91,7 +91,7 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     sink = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             sink.add(self.path, body)
             self.send_response(200)

@@ -8,9 +8,9 @@ import json
 import socket
 import subprocess
 
+import llm_otel._semconv as sc
 import pytest
 
-import llm_otel._semconv as sc
 from tests.mcp.conftest import APPS, PYTHON, free_port, otel_env, python_cmd, run_client
 from tests.support import poll
 

@@ -98,7 +98,7 @@ async def call_tool(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: 
 class _ToolCall:
     """A ``tools/call`` request carried by a ToolInvocation: MCP attributes, errors, the duration point."""
 
-    __slots__ = ("inv", "method", "attributes", "claimed", "_start")
+    __slots__ = ("_start", "attributes", "claimed", "inv", "method")
 
     def __init__(self, inv: ToolInvocation, session_attributes: dict[str, Any]) -> None:
         self.inv = inv
@@ -236,7 +236,7 @@ async def send_request_v1(wrapped: Any, instance: Any, args: tuple[Any, ...], kw
     op = _pending.get()
     if op is not None and not op.claimed:
         op.claimed = True
-        op.set({sc.JSONRPC_REQUEST_ID: str(instance._request_id)})  # the id send_request assigns next
+        op.set({sc.JSONRPC_REQUEST_ID: str(getattr(instance, "_request_id", ""))})  # the id send_request assigns next
     return await wrapped(_WithTraceContext(args[0]), *args[1:], **kwargs)
 
 

@@ -165,7 +165,7 @@ def _param(params: Any, key: str) -> Any:
 class Operation:
     """An MCP request this process sends (CLIENT) or handles (SERVER): its span and its duration point."""
 
-    __slots__ = ("method", "kind", "attributes", "span", "claimed", "_token", "_start", "_ended")
+    __slots__ = ("_ended", "_start", "_token", "attributes", "claimed", "kind", "method", "span")
 
     def __init__(self, method: str, kind: SpanKind, attributes: dict[str, Any]) -> None:
         self.method = method

@@ -38,7 +38,7 @@ def _http_attributes(request: Any) -> dict[str, Any]:
 class _Serving:
     """The request this task is handling (1.x), so the response it sends can be read."""
 
-    __slots__ = ("op", "request_id", "arguments")
+    __slots__ = ("arguments", "op", "request_id")
 
     def __init__(self, op: common.Operation, request_id: Any, arguments: Any) -> None:
         self.op, self.request_id, self.arguments = op, request_id, arguments

@@ -12,8 +12,8 @@ import llm_otel
 if os.environ.get("MCP_TEST_CONFIGURE") == "1":
     llm_otel.configure(service_name="mcp-test-client")
 
-from mcp import ClientSession  # noqa: E402
-from opentelemetry import trace  # noqa: E402
+from mcp import ClientSession
+from opentelemetry import trace
 
 
 async def connect(stack: AsyncExitStack):
