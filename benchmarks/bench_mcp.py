@@ -14,7 +14,7 @@ for ``mcp`` 2.x (the dev venv) and 1.x (a cached ``pip --target`` directory shad
 PYTHONPATH). Every instrumented worker has the same SDK globals: TracerProvider +
 SimpleSpanProcessor into a counting no-op exporter, MeterProvider + InMemoryMetricReader. Workers
 run interleaved, the order rotated each round; each warms up, then times N calls with the GC paused
-and checks the spans it produced. Content capture is off (TRACELOOP_TRACE_CONTENT=false).
+(CPU time, the fastest of 5 batches) and checks the spans it produced. Content capture is off (TRACELOOP_TRACE_CONTENT=false).
 
     python benchmarks/bench_mcp.py [--rounds 3] [--calls 1000] [--majors 2,1]
 """
@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ("bare", "native", "llm_otel", "openllmetry")
 OPENLLMETRY = ("opentelemetry-instrumentation-mcp==0.62.4", "opentelemetry-semantic-conventions-ai>=0.5.1,<0.6")
 MCP1 = "mcp>=1.9,<2"
+BATCHES = 5
 
 
 # -- worker -------------------------------------------------------------------------------------
@@ -92,15 +93,20 @@ async def _run(calls: int, warmup: int) -> float:
                     await session.call_tool("add", {"a": i, "b": 1})
                 import gc
 
-                gc.collect()
-                gc.disable()
-                start = time.process_time()  # CPU time: the machine is shared, wall clock is noisy
-                for i in range(calls):
-                    await session.call_tool("add", {"a": i, "b": 1})
-                elapsed = time.process_time() - start
-                gc.enable()
+                # CPU time of the fastest batch: on a shared machine wall clock, and even one long CPU
+                # measurement, pick up other processes' interference; the least disturbed batch does not.
+                best = float("inf")
+                batch = max(1, calls // BATCHES)
+                for _ in range(BATCHES):
+                    gc.collect()
+                    gc.disable()
+                    start = time.process_time()
+                    for i in range(batch):
+                        await session.call_tool("add", {"a": i, "b": 1})
+                    best = min(best, (time.process_time() - start) / batch)
+                    gc.enable()
             tg.cancel_scope.cancel()
-    return elapsed / calls * 1e6
+    return best * 1e6
 
 
 def worker(config: str, calls: int, warmup: int) -> dict[str, object]:

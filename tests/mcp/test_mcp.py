@@ -21,11 +21,11 @@ def _wait_for_spans(sink, names_by_service: dict[str, set[str]]) -> None:
     def ready():
         return all(names <= {s["name"] for s in sink.spans if s["service"] == service}
                    for service, names in names_by_service.items())
-    poll(ready, timeout=20, what=f"spans {names_by_service}")
+    poll(ready, timeout=60, what=f"spans {names_by_service}")
 
 
 def _wait_for_metric(sink, name: str, service: str) -> None:
-    poll(lambda: sink.metric(name, service), timeout=20, what=f"{name} from {service}")
+    poll(lambda: sink.metric(name, service), timeout=60, what=f"{name} from {service}")
 
 
 def _run_stdio(sink, endpoint: str, *, via_instrument: bool, content: bool = False) -> str:
@@ -44,7 +44,7 @@ def _run_http(sink, endpoint: str, *, via_instrument: bool) -> str:
         def listening():
             with socket.socket() as s:
                 return s.connect_ex(("127.0.0.1", port)) == 0
-        poll(listening, timeout=30, what=f"the MCP server on port {port}")
+        poll(listening, timeout=90, what=f"the MCP server on port {port}")
         return run_client(PYTHON, env, "http", f"http://127.0.0.1:{port}/mcp", via_instrument=via_instrument)
     finally:
         server.terminate()  # uvicorn shuts down cleanly on SIGTERM: the SDK flushes at exit
