@@ -17,6 +17,7 @@ run interleaved, the order rotated each round; each warms up, then times N calls
 (CPU time, the fastest of 5 batches) and checks the spans it produced. Content capture is off (TRACELOOP_TRACE_CONTENT=false).
 
     python benchmarks/bench_mcp.py [--rounds 3] [--calls 1000] [--majors 2,1]
+    python benchmarks/bench_mcp.py --paired   # without/with llm_otel alternating in one process
 """
 
 from __future__ import annotations
@@ -109,12 +110,57 @@ async def _run(calls: int, warmup: int) -> float:
     return best * 1e6
 
 
+async def _paired(calls: int, warmup: int) -> dict[str, float]:
+    """Batches without and with llm_otel alternating in ONE process (instrument()/uninstrument() are
+    exact), SDK installed throughout: the fastest batch of each. Without llm_otel, mcp 2.x still
+    writes its own two spans; mcp 1.x writes none."""
+    import gc
+
+    import anyio
+    from mcp import ClientSession
+    from mcp.shared.memory import create_client_server_memory_streams
+
+    from llm_otel.instrumentors.mcp import MCPInstrumentor
+
+    lowlevel = _server()
+    best = {"without": float("inf"), "llm_otel": float("inf")}
+    batch = max(1, calls // (2 * BATCHES))
+    async with create_client_server_memory_streams() as (client_streams, server_streams):
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(lambda: lowlevel.run(server_streams[0], server_streams[1],
+                                               lowlevel.create_initialization_options()))
+            async with ClientSession(client_streams[0], client_streams[1]) as session:
+                await session.initialize()
+                await session.list_tools()
+                for _ in range(2 * BATCHES):
+                    for mode in ("without", "llm_otel"):
+                        if mode == "llm_otel":
+                            MCPInstrumentor().instrument()
+                        for i in range(warmup // BATCHES):
+                            await session.call_tool("add", {"a": i, "b": 1})
+                        gc.collect()
+                        gc.disable()
+                        start = time.process_time()
+                        for i in range(batch):
+                            await session.call_tool("add", {"a": i, "b": 1})
+                        best[mode] = min(best[mode], (time.process_time() - start) / batch * 1e6)
+                        gc.enable()
+                        if mode == "llm_otel":
+                            MCPInstrumentor().uninstrument()
+            tg.cancel_scope.cancel()
+    return best
+
+
 def worker(config: str, calls: int, warmup: int) -> dict[str, object]:
     import anyio
 
     counts = {"spans": 0}
     if config != "bare":
         counts = _sdk()
+    if config == "paired":
+        import importlib.metadata
+
+        return {**anyio.run(_paired, calls, warmup), "mcp": importlib.metadata.version("mcp")}
     if config == "llm_otel":
         from llm_otel.instrumentors.mcp import MCPInstrumentor
 
@@ -155,11 +201,15 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--majors", default="2,1")
     parser.add_argument("--worker", nargs=2, metavar=("CONFIG", "MAJOR"))
+    parser.add_argument("--paired", action="store_true",
+                        help="per major, one process alternating batches without/with llm_otel (the steadier figure)")
     args = parser.parse_args()
     if args.worker:
         print(json.dumps(worker(args.worker[0], args.calls, args.warmup)))
         return 0
 
+    if args.paired:
+        return paired(args)
     plan = [(major, config) for major in args.majors.split(",") for config in CONFIGS
             if not (config == "native" and major == "1")]
     results: dict[tuple[str, str], list[float]] = {key: [] for key in plan}
@@ -193,6 +243,19 @@ def main() -> int:
                 median = statistics.median(values)
                 overhead = f"+{median - bare:7.1f}" if bare is not None and config != "bare" else "        "
                 print(f"  mcp {major}.x {config:<12} {median:8.1f} {overhead}  (runs: {', '.join(f'{v:.0f}' for v in values)})")
+    return 0
+
+
+def paired(args: argparse.Namespace) -> int:
+    print("fastest-batch CPU us per call_tool round trip, without and with llm_otel in the same process:")
+    for major in args.majors.split(","):
+        for round_number in range(args.rounds):
+            cmd = [sys.executable, __file__, "--worker", "paired", major, "--calls", str(args.calls),
+                   "--warmup", str(args.warmup)]
+            proc = subprocess.run(cmd, env=_env(major, "paired"), capture_output=True, text=True, timeout=900, check=True)
+            data = json.loads(proc.stdout.strip().splitlines()[-1])
+            print(f"  mcp {data['mcp']:<7} round {round_number + 1}: without {data['without']:8.1f}  "
+                  f"llm_otel {data['llm_otel']:8.1f}  difference {data['llm_otel'] - data['without']:+7.1f}", flush=True)
     return 0
 
 
