@@ -14,7 +14,8 @@ for ``mcp`` 2.x (the dev venv) and 1.x (a cached ``pip --target`` directory shad
 PYTHONPATH). Every instrumented worker has the same SDK globals: TracerProvider +
 SimpleSpanProcessor into a counting no-op exporter, MeterProvider + InMemoryMetricReader. Workers
 run interleaved, the order rotated each round; each warms up, then times N calls with the GC paused
-(CPU time, the fastest of 5 batches) and checks the spans it produced. Content capture is off (TRACELOOP_TRACE_CONTENT=false).
+(CPU time, the fastest of 5 batches) and checks the spans it produced. Content capture is off
+(TRACELOOP_TRACE_CONTENT=false).
 
     python benchmarks/bench_mcp.py [--rounds 3] [--calls 1000] [--majors 2,1]
     python benchmarks/bench_mcp.py --paired   # without/with llm_otel alternating in one process
@@ -23,13 +24,16 @@ run interleaved, the order rotated each round; each warms up, then times N calls
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ("bare", "native", "llm_otel", "openllmetry")
@@ -77,7 +81,9 @@ def _server():  # type: ignore[no-untyped-def]
     return getattr(server, "_lowlevel_server", None) or server._mcp_server
 
 
-async def _run(calls: int, warmup: int) -> float:
+@contextlib.asynccontextmanager
+async def _session() -> AsyncIterator[Any]:
+    """An initialized ClientSession to the benchmark server, over the in-memory transport."""
     import anyio
     from mcp import ClientSession
     from mcp.shared.memory import create_client_server_memory_streams
@@ -90,64 +96,51 @@ async def _run(calls: int, warmup: int) -> float:
             async with ClientSession(client_streams[0], client_streams[1]) as session:
                 await session.initialize()
                 await session.list_tools()
-                for i in range(warmup):
-                    await session.call_tool("add", {"a": i, "b": 1})
-                import gc
-
-                # CPU time of the fastest batch: on a shared machine wall clock, and even one long CPU
-                # measurement, pick up other processes' interference; the least disturbed batch does not.
-                best = float("inf")
-                batch = max(1, calls // BATCHES)
-                for _ in range(BATCHES):
-                    gc.collect()
-                    gc.disable()
-                    start = time.process_time()
-                    for i in range(batch):
-                        await session.call_tool("add", {"a": i, "b": 1})
-                    best = min(best, (time.process_time() - start) / batch)
-                    gc.enable()
+                yield session
             tg.cancel_scope.cancel()
-    return best * 1e6
+
+
+async def _batch(session: Any, calls: int) -> float:
+    """CPU µs per call over ``calls`` calls, GC paused."""
+    import gc
+
+    gc.collect()
+    gc.disable()
+    start = time.process_time()
+    for i in range(calls):
+        await session.call_tool("add", {"a": i, "b": 1})
+    elapsed = time.process_time() - start
+    gc.enable()
+    return elapsed / calls * 1e6
+
+
+async def _run(calls: int, warmup: int) -> float:
+    # CPU time of the fastest batch: on a shared machine wall clock, and even one long CPU
+    # measurement, pick up other processes' interference; the least disturbed batch does not.
+    async with _session() as session:
+        for i in range(warmup):
+            await session.call_tool("add", {"a": i, "b": 1})
+        return min([await _batch(session, max(1, calls // BATCHES)) for _ in range(BATCHES)])
 
 
 async def _paired(calls: int, warmup: int) -> dict[str, float]:
     """Batches without and with llm_otel alternating in ONE process (instrument()/uninstrument() are
     exact), SDK installed throughout: the fastest batch of each. Without llm_otel, mcp 2.x still
     writes its own two spans; mcp 1.x writes none."""
-    import gc
-
-    import anyio
-    from mcp import ClientSession
-    from mcp.shared.memory import create_client_server_memory_streams
-
     from llm_otel.instrumentors.mcp import MCPInstrumentor
 
-    lowlevel = _server()
     best = {"without": float("inf"), "llm_otel": float("inf")}
     batch = max(1, calls // (2 * BATCHES))
-    async with create_client_server_memory_streams() as (client_streams, server_streams):
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(lambda: lowlevel.run(server_streams[0], server_streams[1],
-                                               lowlevel.create_initialization_options()))
-            async with ClientSession(client_streams[0], client_streams[1]) as session:
-                await session.initialize()
-                await session.list_tools()
-                for _ in range(2 * BATCHES):
-                    for mode in ("without", "llm_otel"):
-                        if mode == "llm_otel":
-                            MCPInstrumentor().instrument()
-                        for i in range(warmup // BATCHES):
-                            await session.call_tool("add", {"a": i, "b": 1})
-                        gc.collect()
-                        gc.disable()
-                        start = time.process_time()
-                        for i in range(batch):
-                            await session.call_tool("add", {"a": i, "b": 1})
-                        best[mode] = min(best[mode], (time.process_time() - start) / batch * 1e6)
-                        gc.enable()
-                        if mode == "llm_otel":
-                            MCPInstrumentor().uninstrument()
-            tg.cancel_scope.cancel()
+    async with _session() as session:
+        for _ in range(2 * BATCHES):
+            for mode in ("without", "llm_otel"):
+                if mode == "llm_otel":
+                    MCPInstrumentor().instrument()
+                for i in range(warmup // BATCHES):
+                    await session.call_tool("add", {"a": i, "b": 1})
+                best[mode] = min(best[mode], await _batch(session, batch))
+                if mode == "llm_otel":
+                    MCPInstrumentor().uninstrument()
     return best
 
 
@@ -242,7 +235,8 @@ def main() -> int:
                 values = results[key]
                 median = statistics.median(values)
                 overhead = f"+{median - bare:7.1f}" if bare is not None and config != "bare" else "        "
-                print(f"  mcp {major}.x {config:<12} {median:8.1f} {overhead}  (runs: {', '.join(f'{v:.0f}' for v in values)})")
+                runs = ", ".join(f"{v:.0f}" for v in values)
+                print(f"  mcp {major}.x {config:<12} {median:8.1f} {overhead}  (runs: {runs})")
     return 0
 
 
@@ -252,10 +246,12 @@ def paired(args: argparse.Namespace) -> int:
         for round_number in range(args.rounds):
             cmd = [sys.executable, __file__, "--worker", "paired", major, "--calls", str(args.calls),
                    "--warmup", str(args.warmup)]
-            proc = subprocess.run(cmd, env=_env(major, "paired"), capture_output=True, text=True, timeout=900, check=True)
+            proc = subprocess.run(cmd, env=_env(major, "paired"), capture_output=True, text=True, timeout=900,
+                                  check=True)
             data = json.loads(proc.stdout.strip().splitlines()[-1])
+            difference = data["llm_otel"] - data["without"]
             print(f"  mcp {data['mcp']:<7} round {round_number + 1}: without {data['without']:8.1f}  "
-                  f"llm_otel {data['llm_otel']:8.1f}  difference {data['llm_otel'] - data['without']:+7.1f}", flush=True)
+                  f"llm_otel {data['llm_otel']:8.1f}  difference {difference:+7.1f}", flush=True)
     return 0
 
 

@@ -38,7 +38,8 @@ def _run_stdio(sink, endpoint: str, *, via_instrument: bool, content: bool = Fal
 def _run_http(sink, endpoint: str, *, via_instrument: bool) -> str:
     port = free_port()
     env = otel_env(endpoint, configure=not via_instrument)
-    server = subprocess.Popen(python_cmd(PYTHON, APPS / "mcp_server.py", "http", str(port), via_instrument=via_instrument),
+    command = python_cmd(PYTHON, APPS / "mcp_server.py", "http", str(port), via_instrument=via_instrument)
+    server = subprocess.Popen(command,
                               env={**env, "OTEL_SERVICE_NAME": SERVER}, stderr=subprocess.PIPE, text=True)
     try:
         def listening():

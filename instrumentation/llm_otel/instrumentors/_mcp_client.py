@@ -218,7 +218,8 @@ def dispatcher_span(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: 
     """mcp 2.x ``otel_span`` in its dispatcher: our open operation's span instead of a second one."""
     op = _pending.get()
     attributes = kwargs.get("attributes") or {}
-    if op is None or op.claimed or kwargs.get("kind") != SpanKind.CLIENT or attributes.get(sc.MCP_METHOD_NAME) != op.method:
+    ours = op is not None and not op.claimed and kwargs.get("kind") == SpanKind.CLIENT
+    if not ours or attributes.get(sc.MCP_METHOD_NAME) != op.method:
         return wrapped(*args, **kwargs)
     op.claimed = True
     request_id = attributes.get(sc.JSONRPC_REQUEST_ID)

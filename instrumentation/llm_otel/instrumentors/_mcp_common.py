@@ -11,7 +11,7 @@ module only enriches with the MCP attributes and the MCP duration point.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
@@ -55,8 +55,9 @@ def instruments() -> Instruments:
         meter = metrics.get_meter("llm_otel", __version__, _meter_provider, schema_url=sc.SCHEMA_URL)
 
         def histogram(name: str, description: str) -> metrics.Histogram:
+            buckets = list(sc.MCP_DURATION_BUCKETS)
             return meter.create_histogram(
-                name, unit="s", description=description, explicit_bucket_boundaries_advisory=list(sc.MCP_DURATION_BUCKETS)
+                name, unit="s", description=description, explicit_bucket_boundaries_advisory=buckets
             )
 
         _instruments = Instruments(
@@ -209,7 +210,8 @@ class Operation:
                 if code is not None:
                     self.set({sc.RPC_RESPONSE_STATUS_CODE: code})
                 self.fail(code or type(exc).__qualname__, str(exc), exc)
-            histogram = instruments().client_operation if self.kind == SpanKind.CLIENT else instruments().server_operation
+            tools = instruments()
+            histogram = tools.client_operation if self.kind == SpanKind.CLIENT else tools.server_operation
             histogram.record(_perf() - self._start, metric_attributes(self.attributes))
         except Exception as internal:
             _safety.report("mcp end", internal)
@@ -222,6 +224,18 @@ class Operation:
                     _safety.report("mcp detach", internal)
             if self.span is not None:
                 self.span.end()
+
+
+async def observed(call: Awaitable[Any], done: Callable[[BaseException | None], None]) -> Any:
+    """Await ``call``; then ``done(the exception it raised, or None)``; its result or exception passes on."""
+    error: BaseException | None = None
+    try:
+        return await call
+    except BaseException as exc:
+        error = exc
+        raise
+    finally:
+        done(error)
 
 
 def jsonrpc_code(exc: BaseException) -> str | None:

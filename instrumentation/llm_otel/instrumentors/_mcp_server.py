@@ -92,15 +92,12 @@ async def _serve_v1(message: Any, req: Any, session: Any, wrapped: Any, args: An
     except Exception as exc:
         _safety.report("mcp server start", exc)
         return await wrapped(*args, **kwargs)
-    error: BaseException | None = None
-    try:
-        return await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
+
+    def done(error: BaseException | None) -> None:
         _serving.reset(token)
         op.end(error)
+
+    return await common.observed(wrapped(*args, **kwargs), done)
 
 
 async def respond_v1(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -150,13 +147,8 @@ async def middleware_v2(wrapped: Any, instance: Any, args: tuple[Any, ...], kwar
 async def server_run(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     """``Server.run`` serves one connection: its length is the server's session duration."""
     start = common._perf()
-    error: BaseException | None = None
-    try:
-        return await wrapped(*args, **kwargs)
-    except BaseException as exc:
-        error = exc
-        raise
-    finally:
+
+    def record(error: BaseException | None) -> None:
         try:
             transport = common.current_transport.get()
             attributes = transport.attributes() if transport is not None else {}
@@ -165,6 +157,8 @@ async def server_run(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs:
             common.instruments().server_session.record(common._perf() - start, common.metric_attributes(attributes))
         except Exception as exc:
             _safety.report("mcp server session", exc)
+
+    return await common.observed(wrapped(*args, **kwargs), record)
 
 
 def stdio_server(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:

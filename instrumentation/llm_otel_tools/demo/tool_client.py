@@ -43,7 +43,8 @@ class ToolServer:
         from mcp.client.stdio import StdioServerParameters, stdio_client
 
         assert self._ready is not None and self._stop is not None
-        params = StdioServerParameters(command=sys.executable, args=["-m", "llm_otel_tools.demo.tool_server"], env=self._env)
+        command = ["-m", "llm_otel_tools.demo.tool_server"]
+        params = StdioServerParameters(command=sys.executable, args=command, env=self._env)
         try:
             async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
                 await session.initialize()

@@ -21,7 +21,8 @@ def build_server() -> Any:
 
     server = MCPServer("llm-otel-demo-tools")
     for tool in make_tools(ProductCatalog()).values():
-        server.add_tool(_as_mcp_tool(tool.function, ToolError, MCPToolError), name=tool.name, description=tool.description)
+        function = _as_mcp_tool(tool.function, ToolError, MCPToolError)
+        server.add_tool(function, name=tool.name, description=tool.description)
     return server
 
 
