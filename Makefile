@@ -13,7 +13,7 @@ APT_PACKAGES := prometheus prometheus-alertmanager docker-compose chromium
 JAEGER_UI_VERSION := $(shell sed -nE 's/^version="\$$\{JAEGER_UI_VERSION:-(.*)\}"$$/\1/p' jaeger/build-ui.sh)
 JAEGER_UI_ARCHIVE ?= $(wildcard ../shared/vendor/jaeger-ui-$(if $(filter v%,$(JAEGER_UI_VERSION)),$(JAEGER_UI_VERSION),$(shell echo $(JAEGER_UI_VERSION) | cut -c1-8)).tar.gz)
 
-.PHONY: venv components lint test test-core demo bench bench-providers clean
+.PHONY: venv components lint test test-core demo bench bench-providers bench-mcp clean
 
 venv: $(STAMP)
 
@@ -43,7 +43,7 @@ test: venv components lint
 
 # Only the in-process tests (no components needed).
 test-core: venv
-	$(PY) -m pytest -q -p no:cacheprovider -m "not stack" tests/core tests/providers tests/local_llm
+	$(PY) -m pytest -q -p no:cacheprovider -m "not stack" tests/core tests/providers tests/local_llm tests/mcp
 
 # Stack + instrumented service + traffic + report; the stack keeps running until `llm-otel stack down`.
 demo: venv components
@@ -54,6 +54,9 @@ bench: venv
 
 bench-providers: venv
 	$(PY) benchmarks/bench_providers.py
+
+bench-mcp: venv
+	$(PY) benchmarks/bench_mcp.py
 
 clean:
 	-$(VENV)/bin/llm-otel stack down

@@ -26,3 +26,32 @@ def poll(fn: Callable[[], T | None], *, timeout: float, what: str, interval: flo
         if time.monotonic() >= deadline:
             pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}; last result: {last!r}")
         time.sleep(interval)
+
+
+def pip_target(*specs: str) -> str:
+    """A cached directory with ``specs`` pip-installed into it (``--target``), for PYTHONPATH.
+
+    Built once per spec set and Python version (under ~/.cache/llm-otel), then reused: how the MCP
+    tests and benchmark run the same code against another major version of a library (mcp 1.x)
+    than the venv's, or add a peer instrumentation, without a second venv.
+    """
+    import hashlib
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    key = hashlib.sha1(f"{sorted(specs)} {sys.version_info[:2]}".encode()).hexdigest()[:12]
+    target = Path.home() / ".cache" / "llm-otel" / f"site-{key}"
+    if not (target / ".complete").exists():
+        building = target.with_name(f"{target.name}.building-{os.getpid()}")
+        shutil.rmtree(building, ignore_errors=True)
+        proc = subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--target", str(building), *specs],
+                              capture_output=True, text=True, timeout=900)
+        if proc.returncode != 0:
+            raise RuntimeError(f"could not pip install {specs} into {building}: {proc.stderr[-2000:]}")
+        (building / ".complete").touch()
+        shutil.rmtree(target, ignore_errors=True)
+        building.rename(target)
+    return str(target)

@@ -321,3 +321,49 @@ DB_SYSTEM_CHROMA: Final = "chroma"
 DB_SYSTEM_QDRANT: Final = "qdrant"
 DB_SYSTEM_LANCEDB: Final = "lancedb"
 DB_SYSTEM_FAISS: Final = "faiss"
+
+# -- MCP (issue 12) -------------------------------------------------------------------------
+# Model Context Protocol conventions (semconv model mcp/: registry, spans, metrics).
+MCP_METHOD_NAME: Final = "mcp.method.name"
+MCP_SESSION_ID: Final = "mcp.session.id"
+MCP_PROTOCOL_VERSION: Final = "mcp.protocol.version"
+MCP_RESOURCE_URI: Final = "mcp.resource.uri"
+JSONRPC_REQUEST_ID: Final = "jsonrpc.request.id"
+RPC_RESPONSE_STATUS_CODE: Final = "rpc.response.status_code"
+NETWORK_TRANSPORT: Final = "network.transport"
+NETWORK_PROTOCOL_NAME: Final = "network.protocol.name"
+GEN_AI_PROMPT_NAME: Final = "gen_ai.prompt.name"
+TRANSPORT_PIPE: Final = "pipe"  # stdio
+TRANSPORT_TCP: Final = "tcp"  # streamable HTTP
+PROTOCOL_HTTP: Final = "http"
+ERROR_TYPE_TOOL_ERROR: Final = "tool_error"  # a CallToolResult with isError
+
+MCP_INITIALIZE: Final = "initialize"
+MCP_TOOLS_LIST: Final = "tools/list"
+MCP_TOOLS_CALL: Final = "tools/call"
+MCP_RESOURCES_READ: Final = "resources/read"
+MCP_PROMPTS_GET: Final = "prompts/get"
+
+# The buckets the MCP conventions advise for their four duration histograms (seconds).
+MCP_DURATION_BUCKETS: Final = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
+METRIC_MCP_CLIENT_OPERATION_DURATION: Final = "mcp.client.operation.duration"
+METRIC_MCP_SERVER_OPERATION_DURATION: Final = "mcp.server.operation.duration"
+METRIC_MCP_CLIENT_SESSION_DURATION: Final = "mcp.client.session.duration"
+METRIC_MCP_SERVER_SESSION_DURATION: Final = "mcp.server.session.duration"
+
+# What an MCP metric point may carry (no session id, request id or resource URI: span-only).
+MCP_METRIC_ATTRIBUTES: Final = frozenset(
+    {
+        MCP_METHOD_NAME,
+        MCP_PROTOCOL_VERSION,
+        GEN_AI_OPERATION_NAME,
+        GEN_AI_TOOL_NAME,
+        GEN_AI_PROMPT_NAME,
+        NETWORK_TRANSPORT,
+        NETWORK_PROTOCOL_NAME,
+        SERVER_ADDRESS,
+        SERVER_PORT,
+        ERROR_TYPE,
+        RPC_RESPONSE_STATUS_CODE,
+    }
+)

@@ -25,6 +25,7 @@ from llm_otel_tools.demo.tools import ToolError, calculator, evaluate
 from llm_otel_tools.demo.traffic import SCENARIOS, arun_traffic, plan, run_traffic
 from llm_otel_tools.demo.vectorstore import VectorStore, load_corpus, point_id
 import llm_otel._semconv as sc
+from llm_otel.instrumentors.mcp import MCPInstrumentor
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
 from llm_otel.instrumentors.qdrant import QdrantInstrumentor
 from llm_otel_tools.local_llm import TRIGGERS, LocalLLMServer
@@ -40,18 +41,22 @@ def llm_server():
 
 @pytest.fixture
 def capture(otel_capture):
-    """The OpenAI SDK and Qdrant instrumentors on (as ``configure()`` turns them on), writing to this test's capture."""
+    """The OpenAI SDK, Qdrant and MCP instrumentors on (as ``configure()`` turns them on), writing to this test's capture."""
     OpenAIInstrumentor().instrument()
     QdrantInstrumentor().instrument()
+    MCPInstrumentor().instrument()
     try:
         yield otel_capture
     finally:
+        MCPInstrumentor().uninstrument()
         OpenAIInstrumentor().uninstrument()
         QdrantInstrumentor().uninstrument()
 
 
 @pytest.fixture
-def app(llm_server, capture):
+def app(llm_server, capture, monkeypatch):
+    for signal in ("TRACES", "METRICS", "LOGS"):  # the MCP tool server process exports nothing here
+        monkeypatch.setenv(f"OTEL_{signal}_EXPORTER", "none")
     settings = DemoSettings(openai_base_url=llm_server.openai_base_url, openai_api_key="sk-test")
     return create_app(settings, tracer_provider=capture.tracer_provider, meter_provider=capture.meter_provider)
 
@@ -60,6 +65,7 @@ def app(llm_server, capture):
 async def client(app):
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://demo", timeout=30) as c:
         yield c
+    await app.state.service.tool_server.aclose()  # ASGITransport runs no lifespan
 
 
 def server_span(capture, name):
@@ -248,9 +254,11 @@ async def test_agent_runs_tools_and_answers_with_their_results(client, capture):
     calc, lookup = capture.span("execute_tool calculator"), capture.span("execute_tool lookup_price")
     for span in (calc, lookup):
         capture.assert_parent_chain(span, chain)
-    assert json.loads(calc.attributes["gen_ai.tool.call.result"]) == "(17 + 25) * 3 = 126"
+    result = json.loads(calc.attributes["gen_ai.tool.call.result"])
+    assert result["content"][0]["text"] == "(17 + 25) * 3 = 126"
     assert json.loads(lookup.attributes["gen_ai.tool.call.arguments"]) == {"product": "keyboard"}
-    assert calc.attributes["gen_ai.tool.call.id"].startswith("call_")
+    assert calc.attributes[sc.MCP_METHOD_NAME] == sc.MCP_TOOLS_CALL
+    assert calc.attributes[sc.NETWORK_TRANSPORT] == sc.TRANSPORT_PIPE
     assert body["trace_id"] == trace_hex(capture.span("invoke_agent demo-agent"))
 
 
@@ -258,7 +266,7 @@ async def test_agent_tool_failure_goes_back_to_the_model(client, capture):
     body = (await client.post("/agent", json={"task": "What is the price of a projector?"})).json()
     assert body["steps"][0]["ok"] is False and "no product named 'projector'" in body["answer"]
     tool = capture.span("execute_tool lookup_price")
-    assert tool.status.status_code is StatusCode.ERROR and tool.attributes["error.type"] == "ToolError"
+    assert tool.status.status_code is StatusCode.ERROR and tool.attributes[sc.ERROR_TYPE] == sc.ERROR_TYPE_TOOL_ERROR
 
 
 async def test_agent_refusal_calls_no_tool(client, capture):

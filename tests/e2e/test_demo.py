@@ -19,6 +19,7 @@ import pytest
 
 import llm_otel._semconv as sc
 from llm_otel_tools.demo.cli import SERVICE_NAME, start_apps, wait_for_scrape
+from llm_otel_tools.demo.tool_server import SERVICE_NAME as TOOLS_SERVICE_NAME
 from llm_otel_tools.demo.traffic import run_traffic
 from llm_otel_tools.readside import report
 from llm_otel_tools.readside.events import read_events
@@ -97,6 +98,35 @@ def test_traces_nest_server_workflow_agent_and_operations(demo_run):
     assert shapes[("POST /rag", "invoke_workflow rag", "chat")] > 0
     assert shapes[("POST /agent", "invoke_agent demo-agent", "chat")] > 0
     assert shapes[("POST /agent", "invoke_agent demo-agent", "execute_tool")] > 0
+
+
+def test_agent_tool_calls_cross_into_the_mcp_server_process_in_one_trace(demo_run):
+    """The agent's tools run in an MCP server subprocess: its spans join the agent's trace in Jaeger."""
+    pipeline, summary, _ = demo_run
+
+    def crossing_trace():
+        for trace_id in summary.trace_ids:
+            spans = pipeline.trace_spans(trace_id)
+            if any(s["service"] == TOOLS_SERVICE_NAME for s in spans):
+                return spans
+        return None
+
+    spans = pipeline.poll(crossing_trace, timeout=60, what=f"a trace with spans from {TOOLS_SERVICE_NAME}")
+    assert {s["service"] for s in spans} == {SERVICE_NAME, TOOLS_SERVICE_NAME}
+    assert len({s["traceId"] for s in spans}) == 1
+    by_id = {s["spanId"]: s for s in spans}
+    served = [s for s in spans if s["service"] == TOOLS_SERVICE_NAME and s["attrs"].get(sc.MCP_METHOD_NAME) == sc.MCP_TOOLS_CALL]
+    assert served
+    for handled in served:  # POST /agent > invoke_agent > execute_tool (demo) > tools/call (MCP server)
+        tool = handled["attrs"][sc.GEN_AI_TOOL_NAME]
+        assert handled["name"] == f"tools/call {tool}"
+        call = by_id[handled["parentSpanId"]]
+        assert (call["service"], call["name"]) == (SERVICE_NAME, f"{sc.OP_EXECUTE_TOOL} {tool}")
+        assert call["attrs"][sc.NETWORK_TRANSPORT] == sc.TRANSPORT_PIPE
+        assert call["attrs"][sc.JSONRPC_REQUEST_ID] == handled["attrs"][sc.JSONRPC_REQUEST_ID]
+        agent = by_id[call["parentSpanId"]]
+        assert agent["name"] == "invoke_agent demo-agent"
+        assert by_id[agent["parentSpanId"]]["name"] == "POST /agent"
 
 
 def test_evaluation_and_feedback_events_land_on_the_right_traces(demo_run):

@@ -27,6 +27,7 @@ KNOWN = {
     "llm_otel_qdrant": ("qdrant_client", "llm_otel.instrumentors.qdrant:QdrantInstrumentor"),
     "llm_otel_lancedb": ("lancedb", "llm_otel.instrumentors.lancedb:LanceDBInstrumentor"),
     "llm_otel_faiss": ("faiss", "llm_otel.instrumentors.faiss:FaissInstrumentor"),
+    "llm_otel_mcp": ("mcp", "llm_otel.instrumentors.mcp:MCPInstrumentor"),
 }
 
 

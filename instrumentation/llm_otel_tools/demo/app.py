@@ -44,7 +44,7 @@ from opentelemetry import trace
 from pydantic import BaseModel, Field
 
 from llm_otel_tools.demo import providers
-from llm_otel_tools.demo.tools import ProductCatalog, ToolError, make_tools
+from llm_otel_tools.demo.tool_client import ToolServer
 from llm_otel_tools.demo.vectorstore import Document, VectorStore, load_corpus
 
 SERVICE_NAME = "llm-otel-demo"
@@ -235,8 +235,7 @@ class DemoService:
         ) or self.client
         self.corpus: list[Document] = load_corpus()
         self.store = VectorStore(settings.embedding_dimensions)
-        self.catalog = ProductCatalog()
-        self.tools = make_tools(self.catalog)
+        self.tool_server = ToolServer()  # the tools run in an MCP server process
         self._indexed = False
         self._index_lock: asyncio.Lock | None = None
 
@@ -330,7 +329,7 @@ class DemoService:
     async def agent(self, body: AgentRequest, request: Request) -> Any:
         log = _calls(request)
         model = self.settings.model
-        definitions = [t.definition for t in self.tools.values()]
+        definitions = await self.tool_server.definitions()
         messages: list[dict[str, Any]] = [{"role": "system", "content": AGENT_SYSTEM_PROMPT}, {"role": "user", "content": body.task}]
         steps: list[dict[str, Any]] = []
         answer = ""
@@ -346,28 +345,19 @@ class DemoService:
                     break
                 messages.append(message.model_dump(exclude_none=True))
                 for call in message.tool_calls:
-                    result, ok = self._run_tool(call)
+                    result, ok = await self._run_tool(call)
                     steps.append({"tool": call.function.name, "arguments": call.function.arguments, "result": result, "ok": ok})
                     messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
         return _body(request, answer=answer, model=reply.model if reply else model, steps=steps, usage=log.usage())
 
-    def _run_tool(self, call: Any) -> tuple[str, bool]:
-        name = call.function.name
-        spec = self.tools.get(name)
+    async def _run_tool(self, call: Any) -> tuple[str, bool]:
+        """One tool call through MCP (the ``execute_tool`` span comes from llm_otel's MCP instrumentation)."""
         try:
-            with llm_otel.tool(name=name, call_id=call.id, description=spec.description if spec else None) as inv:
-                if spec is None:
-                    raise ToolError(f"unknown tool {name!r}")
-                try:
-                    arguments = json.loads(call.function.arguments or "{}")
-                except ValueError as exc:
-                    raise ToolError(f"arguments are not JSON: {exc}") from exc
-                inv.arguments = arguments
-                result = spec.function(**arguments)
-                inv.result = result
-                return result, True
-        except (ToolError, TypeError) as exc:  # the span has the error; the model gets the message
-            return f"error: {exc}", False
+            arguments = json.loads(call.function.arguments or "{}")
+        except ValueError as exc:
+            return f"error: arguments are not JSON: {exc}", False
+        result, ok = await self.tool_server.call(call.function.name, arguments)
+        return (result, True) if ok else (f"error: {result}", False)
 
 
 def create_app(
@@ -393,7 +383,7 @@ def create_app(
         if service.chat is not service.client:
             await service.chat.close()
         service.store.close()
-        service.catalog.close()
+        await service.tool_server.aclose()
         for hook in on_shutdown:
             hook()
 

@@ -1,7 +1,8 @@
 """The demo agent's tools: a safe calculator and a product-price lookup in SQLite.
 
-Each tool is a plain function plus an OpenAI function-tool definition; the agent loop in
-:mod:`llm_otel_tools.demo.app` runs them inside ``llm_otel.tool(...)`` (``execute_tool`` spans).
+Each tool is a plain function with a name and a description; :mod:`llm_otel_tools.demo.tool_server`
+serves them over MCP, and the agent loop in :mod:`llm_otel_tools.demo.app` calls them through an MCP
+client session (the ``execute_tool`` spans come from llm_otel's MCP instrumentation).
 """
 
 from __future__ import annotations
@@ -154,12 +155,7 @@ class ProductCatalog:
 class Tool:
     name: str
     description: str
-    parameters: dict[str, Any]
-    function: Callable[..., str]
-
-    @property
-    def definition(self) -> dict[str, Any]:
-        return {"type": "function", "function": {"name": self.name, "description": self.description, "parameters": self.parameters}}
+    function: Callable[..., str]  # its parameters are the tool's input schema
 
 
 def make_tools(catalog: ProductCatalog) -> dict[str, Tool]:
@@ -167,13 +163,11 @@ def make_tools(catalog: ProductCatalog) -> dict[str, Tool]:
         Tool(
             "calculator",
             "Evaluate an arithmetic expression such as (17 + 25) * 3; supports + - * / // % ** and parentheses.",
-            {"type": "object", "properties": {"input": {"type": "string", "description": "the arithmetic expression"}}, "required": ["input"]},
             calculator,
         ),
         Tool(
             "lookup_price",
             "Look up the price in USD and the stock of a product in the shop's catalog.",
-            {"type": "object", "properties": {"product": {"type": "string", "description": "product name, e.g. keyboard"}}, "required": ["product"]},
             catalog.lookup_price,
         ),
     ]
