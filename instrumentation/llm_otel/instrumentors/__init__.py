@@ -1,5 +1,5 @@
-"""Instrumentors for provider SDKs; each only translates its SDK's objects into an
-``LLMInvocation`` (the telemetry itself comes from ``llm_otel._recorder``)."""
+"""Instrumentors for provider SDKs and agent/RAG frameworks; each only translates its library's
+objects into llm_otel invocations (the telemetry itself comes from ``llm_otel._recorder``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ _log = logging.getLogger("llm_otel")
 KNOWN = {
     "llm_otel_openai": ("openai", "llm_otel.instrumentors.openai:OpenAIInstrumentor"),
     "llm_otel_anthropic": ("anthropic", "llm_otel.instrumentors.anthropic:AnthropicInstrumentor"),
+    "llm_otel_langchain": ("langchain_core", "llm_otel.instrumentors.langchain:LangChainInstrumentor"),
+    "llm_otel_llama_index": ("llama_index.core", "llm_otel.instrumentors.llama_index:LlamaIndexInstrumentor"),
+    "llm_otel_openai_agents": ("agents", "llm_otel.instrumentors.openai_agents:OpenAIAgentsInstrumentor"),
 }
 
 
