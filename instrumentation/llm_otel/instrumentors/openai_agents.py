@@ -19,6 +19,7 @@ previous processors back.
 from __future__ import annotations
 
 import contextvars
+import json
 import re
 from collections.abc import Collection
 from typing import Any
@@ -135,7 +136,7 @@ def _fill(inv: Invocation, data: Any) -> None:
         _fill_model_call(inv, data)
     elif kind == "function" and isinstance(inv, ToolInvocation):
         if inv.arguments is None and data.input is not None:
-            inv.arguments = data.input
+            inv.arguments = _json_or_text(data.input)
         if inv.result is None and data.output is not None:
             inv.result = data.output
     elif kind == "handoff" and isinstance(inv, ToolInvocation) and data.to_agent:
@@ -146,6 +147,13 @@ def _fill(inv: Invocation, data: Any) -> None:
             inv.span.update_name(f"{sc.OP_EXECUTE_TOOL} {inv.name}")
     elif kind == "guardrail":
         inv.attributes[sc.LLM_OTEL_GUARDRAIL_TRIGGERED] = bool(data.triggered)
+
+
+def _json_or_text(text: Any) -> Any:
+    try:
+        return json.loads(text) if isinstance(text, str) else text
+    except ValueError:
+        return text
 
 
 def _fill_model_call(inv: LLMInvocation, data: Any) -> None:
