@@ -163,7 +163,7 @@ def test_retriever_run_is_a_retrieval_with_its_documents(lc):
 
 def test_failing_tool_marks_its_span_and_the_agent_span(lc, llm):
     @tool
-    def get_weather(city: str) -> str:  # noqa: F811 - same name, failing body
+    def get_weather(city: str) -> str:
         """The weather in a city."""
         raise ValueError("station offline")
 

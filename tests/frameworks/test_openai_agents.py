@@ -10,7 +10,8 @@ from agents.tracing import get_trace_provider
 from openai import AsyncOpenAI
 
 import llm_otel._semconv as sc
-from llm_otel.instrumentors.openai_agents import LlmOtelTracingProcessor, OpenAIAgentsInstrumentor
+from llm_otel.instrumentors._openai_agents import LlmOtelTracingProcessor
+from llm_otel.instrumentors.openai_agents import OpenAIAgentsInstrumentor
 
 WORKFLOW = "invoke_workflow Agent workflow"
 TRIAGE = "invoke_agent Triage agent"

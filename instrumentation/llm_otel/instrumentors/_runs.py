@@ -38,7 +38,7 @@ def _detach_quietly(token: Any) -> None:
 
 
 class _Open:
-    __slots__ = ("inv", "token", "owned")
+    __slots__ = ("inv", "owned", "token")
 
     def __init__(self, inv: Invocation, token: Any, owned: bool) -> None:
         self.inv = inv
