@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
 
-.PHONY: venv components test test-core demo bench bench-providers clean
+.PHONY: venv components test test-core demo bench bench-providers bench-frameworks clean
 
 venv: $(STAMP)
 
@@ -43,6 +43,9 @@ bench: venv
 
 bench-providers: venv
 	$(PY) benchmarks/bench_providers.py
+
+bench-frameworks: venv
+	$(PY) benchmarks/bench_frameworks.py
 
 clean:
 	-$(VENV)/bin/llm-otel stack down

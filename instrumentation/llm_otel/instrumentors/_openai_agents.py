@@ -110,10 +110,10 @@ class LlmOtelTracingProcessor(TracingProcessor):  # type: ignore[misc]
         if kind == "function":
             return ToolInvocation(data.name)
         if kind == "handoff":
-            inv = ToolInvocation(_tool_name(data.to_agent) if data.to_agent else _HANDOFF)
+            handoff = ToolInvocation(_tool_name(data.to_agent) if data.to_agent else _HANDOFF)
             if data.from_agent:
-                inv.attributes[sc.LLM_OTEL_HANDOFF_FROM_AGENT] = data.from_agent
-            return inv
+                handoff.attributes[sc.LLM_OTEL_HANDOFF_FROM_AGENT] = data.from_agent
+            return handoff
         if kind == "guardrail":
             return ToolInvocation(data.name, type=sc.TOOL_TYPE_EXTENSION)
         return None  # task, turn, custom, speech...: no information of their own
