@@ -36,12 +36,9 @@ def get_time(city: str) -> str:
 
 
 @pytest.fixture
-def lc(with_openai):
-    LangChainInstrumentor().instrument()
-    try:
-        yield with_openai
-    finally:
-        LangChainInstrumentor().uninstrument()
+def lc(with_openai, instrument):
+    instrument(LangChainInstrumentor())
+    return with_openai
 
 
 @pytest.fixture
@@ -57,8 +54,8 @@ QUESTION = {"messages": [("user", "What are the weather and time in Paris?")]}
 AGENT_TREE = [
     (AGENT, []),
     (CHAT, [AGENT]),
+    ("execute_tool get_time", [AGENT]),  # run in parallel: compared in name order
     ("execute_tool get_weather", [AGENT]),
-    ("execute_tool get_time", [AGENT]),
     (CHAT, [AGENT]),
 ]
 

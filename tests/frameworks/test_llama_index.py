@@ -23,12 +23,9 @@ RETRIEVAL = "retrieval VectorIndexRetriever"
 
 
 @pytest.fixture
-def li(with_openai):
-    LlamaIndexInstrumentor().instrument()
-    try:
-        yield with_openai
-    finally:
-        LlamaIndexInstrumentor().uninstrument()
+def li(with_openai, instrument):
+    instrument(LlamaIndexInstrumentor())
+    return with_openai
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 
 import pytest
 from agents import Agent, RunConfig, Runner, function_tool, set_default_openai_client
+from agents.tool_context import ToolContext
 from agents.tracing import get_trace_provider
 from openai import AsyncOpenAI
 
@@ -37,14 +38,11 @@ def _processors() -> tuple:
 
 
 @pytest.fixture
-def ag(with_openai, llm_server):
+def ag(with_openai, instrument, llm_server):
     set_default_openai_client(AsyncOpenAI(base_url=llm_server.openai_base_url, api_key="sk-test", max_retries=0),
                               use_for_tracing=False)
-    OpenAIAgentsInstrumentor().instrument()
-    try:
-        yield with_openai
-    finally:
-        OpenAIAgentsInstrumentor().uninstrument()
+    instrument(OpenAIAgentsInstrumentor())
+    return with_openai
 
 
 def _triage() -> Agent:
@@ -60,8 +58,8 @@ async def test_agent_tools_handoff_tree(ag, tree):
         (WORKFLOW, []),
         (TRIAGE, [WORKFLOW]),
         (CHAT, [TRIAGE, WORKFLOW]),
-        ("execute_tool get_weather", [TRIAGE, WORKFLOW]),
         ("execute_tool get_time", [TRIAGE, WORKFLOW]),
+        ("execute_tool get_weather", [TRIAGE, WORKFLOW]),
         ("execute_tool transfer_to_booking_agent", [TRIAGE, WORKFLOW]),
         (BOOKING, [WORKFLOW]),
         (CHAT, [BOOKING, WORKFLOW]),
@@ -72,6 +70,9 @@ async def test_agent_tools_handoff_tree(ag, tree):
     assert handoff.attributes[sc.GEN_AI_TOOL_NAME] == "transfer_to_booking_agent"
     assert handoff.attributes[sc.LLM_OTEL_HANDOFF_FROM_AGENT] == "Triage agent"
     assert handoff.attributes[sc.LLM_OTEL_HANDOFF_TO_AGENT] == "Booking agent"
+    calls = {item.name: item.call_id for item in result.raw_responses[0].output if item.type == "function_call"}
+    for name in ("get_weather", "get_time"):
+        assert ag.span(f"execute_tool {name}").attributes[sc.GEN_AI_TOOL_CALL_ID] == calls[name]
     last = max(ag.spans_by_operation(sc.OP_CHAT), key=lambda s: s.start_time)
     assert last.attributes[sc.GEN_AI_RESPONSE_ID] == result.raw_responses[-1].response_id
     assert last.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == result.raw_responses[-1].usage.output_tokens
@@ -104,3 +105,4 @@ def test_default_exporter_is_replaced_and_restored(with_openai):
     finally:
         OpenAIAgentsInstrumentor().uninstrument()
     assert _processors() == before
+    assert isinstance(ToolContext.__dict__["from_agent_context"], classmethod)  # unwrapped exactly

@@ -31,7 +31,7 @@ from wrapt import wrap_function_wrapper
 from llm_otel import _recorder
 from llm_otel import _semconv as sc
 from llm_otel._agent import AgentInvocation, WorkflowInvocation
-from llm_otel._invocation import Invocation
+from llm_otel._invocation import Invocation, current_invocation
 from llm_otel._llm import LLMInvocation
 from llm_otel._safety import report
 from llm_otel._tool import ToolInvocation
@@ -42,6 +42,7 @@ _MODEL: contextvars.ContextVar[str | None] = contextvars.ContextVar("llm_otel_ag
 _MODEL_METHODS = ("OpenAIResponsesModel.get_response", "OpenAIResponsesModel.stream_response")
 _MODEL_MODULE = "agents.models.openai_responses"
 _HANDOFF = "handoff"
+_TOOL_CONTEXT_MODULE, _TOOL_CONTEXT_METHOD = "agents.tool_context", "ToolContext.from_agent_context"
 
 
 def _tool_name(agent_name: str) -> str:
@@ -169,6 +170,19 @@ def _fill_model_call(inv: LLMInvocation, data: Any) -> None:
         inv.output_tokens = usage["output_tokens"]
 
 
+def _tool_context_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    """The SDK builds a tool's context inside its function span: the one place that knows the call id."""
+    try:
+        call_id = args[1] if len(args) > 1 else kwargs.get("tool_call_id")
+        inv = current_invocation()
+        if call_id and isinstance(inv, ToolInvocation) and inv.call_id is None:
+            inv.call_id = str(call_id)
+            inv.attributes[sc.GEN_AI_TOOL_CALL_ID] = inv.call_id
+    except Exception as exc:
+        report("openai_agents.tool", exc)
+    return wrapped(*args, **kwargs)
+
+
 def _model_wrapper(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     try:
         _MODEL.set(str(instance.model))
@@ -187,6 +201,7 @@ def attach() -> tuple[LlmOtelTracingProcessor, tuple[Any, ...]]:
     set_trace_processors([processor])
     for method in _MODEL_METHODS:
         wrap_function_wrapper(_MODEL_MODULE, method, _model_wrapper)
+    wrap_function_wrapper(_TOOL_CONTEXT_MODULE, _TOOL_CONTEXT_METHOD, _tool_context_wrapper)
     return processor, previous
 
 
@@ -200,3 +215,8 @@ def detach(state: tuple[LlmOtelTracingProcessor, tuple[Any, ...]]) -> None:
     for method in _MODEL_METHODS:
         owner, name = method.split(".")
         unwrap(getattr(module, owner), name)
+    owner_name, name = _TOOL_CONTEXT_METHOD.split(".")
+    owner = getattr(importlib.import_module(_TOOL_CONTEXT_MODULE), owner_name)
+    wrapper = owner.__dict__.get(name)  # a classmethod: put the original descriptor back, not a bound method
+    if hasattr(wrapper, "__wrapped__"):
+        setattr(owner, name, wrapper.__wrapped__)
