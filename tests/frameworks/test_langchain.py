@@ -83,10 +83,10 @@ def test_langgraph_agent_tree_tools_and_model_calls(lc, llm, tree):
     assert agent.attributes[sc.GEN_AI_AGENT_NAME] == "LangGraph"
     assert agent.attributes[sc.GEN_AI_CONVERSATION_ID] == "conv-7"
     calls = {c["name"]: c["id"] for c in result["messages"][1].tool_calls}
-    for name in ("get_weather", "get_time"):
+    for name, description in (("get_weather", "The weather in a city."), ("get_time", "The local time in a city.")):
         span = lc.span(f"execute_tool {name}")
         assert span.attributes[sc.GEN_AI_TOOL_CALL_ID] == calls[name]
-        assert span.attributes[sc.GEN_AI_TOOL_DESCRIPTION] == f"The {name.split('_')[1]} in a city." or name == "get_time"
+        assert span.attributes[sc.GEN_AI_TOOL_DESCRIPTION] == description
         assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in span.attributes  # content is opt-in
     first, second = sorted(lc.spans_by_operation(sc.OP_CHAT), key=lambda s: s.start_time)
     assert second.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == result["messages"][-1].usage_metadata["output_tokens"]
@@ -107,7 +107,7 @@ def test_content_mode_records_messages_arguments_and_results(lc, llm):
     weather = lc.span("execute_tool get_weather")
     assert json.loads(weather.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"city": "Paris"}
     assert json.loads(weather.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == "sunny in Paris"
-    first = sorted(lc.spans_by_operation(sc.OP_CHAT), key=lambda s: s.start_time)[0]
+    first = min(lc.spans_by_operation(sc.OP_CHAT), key=lambda s: s.start_time)
     [message] = json.loads(first.attributes[sc.GEN_AI_INPUT_MESSAGES])
     assert message["role"] == "user"
 

@@ -42,7 +42,6 @@ from llm_otel._safety import report
 from llm_otel._tool import ToolInvocation
 from llm_otel.instrumentors._runs import Runs
 
-
 _LLM_METHODS = frozenset({"chat", "achat", "stream_chat", "astream_chat", "complete", "acomplete",
                           "stream_complete", "astream_complete"})
 _EMBEDDING_METHODS = frozenset({"get_query_embedding", "aget_query_embedding", "get_text_embedding",
