@@ -13,7 +13,7 @@ APT_PACKAGES := prometheus prometheus-alertmanager docker-compose chromium
 JAEGER_UI_VERSION := $(shell sed -nE 's/^version="\$$\{JAEGER_UI_VERSION:-(.*)\}"$$/\1/p' jaeger/build-ui.sh)
 JAEGER_UI_ARCHIVE ?= $(wildcard ../shared/vendor/jaeger-ui-$(if $(filter v%,$(JAEGER_UI_VERSION)),$(JAEGER_UI_VERSION),$(shell echo $(JAEGER_UI_VERSION) | cut -c1-8)).tar.gz)
 
-.PHONY: venv components lint test test-core demo bench bench-providers bench-mcp clean
+.PHONY: venv components lint test test-core demo bench bench-providers bench-mcp bench-frameworks clean
 
 venv: $(STAMP)
 
@@ -57,6 +57,9 @@ bench-providers: venv
 
 bench-mcp: venv
 	$(PY) benchmarks/bench_mcp.py
+
+bench-frameworks: venv
+	$(PY) benchmarks/bench_frameworks.py
 
 clean:
 	-$(VENV)/bin/llm-otel stack down

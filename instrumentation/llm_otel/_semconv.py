@@ -367,3 +367,10 @@ MCP_METRIC_ATTRIBUTES: Final = frozenset(
         RPC_RESPONSE_STATUS_CODE,
     }
 )
+
+# -- frameworks: LangChain / LangGraph, LlamaIndex, OpenAI Agents SDK (issue 13) --
+LLM_OTEL_HANDOFF_FROM_AGENT: Final = "llm_otel.handoff.from_agent"
+LLM_OTEL_HANDOFF_TO_AGENT: Final = "llm_otel.handoff.to_agent"
+LLM_OTEL_GUARDRAIL_TRIGGERED: Final = "llm_otel.guardrail.triggered"
+TOOL_TYPE_FUNCTION: Final = "function"
+TOOL_TYPE_EXTENSION: Final = "extension"

@@ -467,3 +467,43 @@ async def test_the_demo_runs_on_another_provider_sdk(llm_server, otel_capture, p
     assert len(inference) >= 6 and {s.attributes["gen_ai.provider.name"] for s in inference} == {
         {"gemini": "gcp.gemini", "vertex_ai": "gcp.vertex_ai", "mistral": "mistral_ai"}.get(provider, provider)}
     assert any(s.attributes.get("gen_ai.operation.name") == "embeddings" for s in otel_capture.spans)
+
+
+@pytest.fixture
+def graph_capture(capture):
+    from llm_otel.instrumentors.langchain import LangChainInstrumentor  # imports langchain-core: only here
+
+    LangChainInstrumentor().instrument()
+    try:
+        yield capture
+    finally:
+        LangChainInstrumentor().uninstrument()
+
+
+async def test_graph_agent_trace_has_the_agent_its_tools_and_model_calls_once(client, graph_capture):
+    import llm_otel._semconv as sc
+
+    capture = graph_capture
+    capture.settings(capture="SPAN_ONLY")
+    response = await client.post("/graph", json={"task": "Use the calculator for (17 + 25) * 3 and tell me the price of the keyboard"})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["answer"] == ("Based on the tool result, the answer is: (17 + 25) * 3 = 126; "
+                              "keyboard costs 49.99 USD (120 in stock)")
+    assert [s["tool"] for s in body["steps"]] == ["calculator", "lookup_price"]
+    chain = ["invoke_agent demo-graph", "POST /graph"]
+    chats = capture.spans_by_operation(sc.OP_CHAT)
+    assert len(chats) == 2 == len(body["llm_calls"])  # one span per model call: LangChain's and the SDK's merged
+    assert [s.name for s in capture.spans if s.kind != SpanKind.SERVER] == [
+        "chat gpt-4o-mini", "execute_tool calculator", "execute_tool lookup_price", "chat gpt-4o-mini",
+        "invoke_agent demo-graph"]
+    for name in ("execute_tool calculator", "execute_tool lookup_price"):
+        capture.assert_parent_chain(name, chain)
+    for span in chats:
+        capture.assert_parent_chain(span, chain)
+        assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] > 0
+    calc = capture.span("execute_tool calculator")
+    assert json.loads(calc.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == "(17 + 25) * 3 = 126"
+    assert calc.attributes[sc.GEN_AI_TOOL_CALL_ID].startswith("call_")
+    assert body["usage"]["output_tokens"] == sum(s.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] for s in chats)
+    assert body["trace_id"] == trace_hex(capture.span("invoke_agent demo-graph"))

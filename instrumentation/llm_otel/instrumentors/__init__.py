@@ -1,5 +1,7 @@
 """Instrumentors for provider SDKs and vector stores; each only translates its library's objects into an
 ``LLMInvocation`` or a ``RetrievalInvocation`` (the telemetry itself comes from ``llm_otel._recorder``)."""
+"""Instrumentors for provider SDKs and agent/RAG frameworks; each only translates its library's
+objects into llm_otel invocations (the telemetry itself comes from ``llm_otel._recorder``)."""
 
 from __future__ import annotations
 
@@ -28,6 +30,9 @@ KNOWN = {
     "llm_otel_lancedb": ("lancedb", "llm_otel.instrumentors.lancedb:LanceDBInstrumentor"),
     "llm_otel_faiss": ("faiss", "llm_otel.instrumentors.faiss:FaissInstrumentor"),
     "llm_otel_mcp": ("mcp", "llm_otel.instrumentors.mcp:MCPInstrumentor"),
+    "llm_otel_langchain": ("langchain_core", "llm_otel.instrumentors.langchain:LangChainInstrumentor"),
+    "llm_otel_llama_index": ("llama_index.core", "llm_otel.instrumentors.llama_index:LlamaIndexInstrumentor"),
+    "llm_otel_openai_agents": ("agents", "llm_otel.instrumentors.openai_agents:OpenAIAgentsInstrumentor"),
 }
 
 

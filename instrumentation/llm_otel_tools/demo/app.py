@@ -10,6 +10,8 @@ OpenAI SDK instrumentor). Endpoints:
                     instrumentor, no manual span), an answer grounded in the documents
 ``POST /agent``     {task} -> ``invoke_agent demo-agent``: chat with tools (calculator,
                     lookup_price) until the model answers, at most ``agent_max_steps`` calls
+``POST /graph``     {task} -> the same assistant as a LangGraph agent (:mod:`llm_otel_tools.demo.graph`):
+                    ``invoke_agent demo-graph`` from llm_otel's LangChain instrumentor
 ``POST /feedback``  {trace_id, score, label?, comment?} -> ``llm_otel.record_feedback``
 ``GET /health``
 
@@ -410,6 +412,28 @@ def create_app(
     @app.post("/agent")
     async def agent(body: AgentRequest, request: Request) -> Any:
         return await service.agent(body, request)
+
+    graphs: dict[str, Any] = {}  # the LangGraph agent, built on first use (LangGraph imports are slow)
+
+    @app.post("/graph")
+    async def graph(body: AgentRequest, request: Request) -> Any:
+        from llm_otel_tools.demo import graph as demo_graph
+
+        if not graphs:
+            graphs["agent"] = demo_graph.build_graph(
+                service.tools, model=settings.model, base_url=settings.openai_base_url,
+                api_key=settings.openai_api_key or "sk-not-set", max_retries=settings.max_retries,
+                timeout_s=settings.timeout_s, system_prompt=AGENT_SYSTEM_PROMPT)
+        try:
+            state = await graphs["agent"].ainvoke({"messages": [("user", body.task)]},
+                                                {"recursion_limit": 2 * settings.agent_max_steps + 1})
+        except openai.OpenAIError as exc:
+            raise UpstreamError(exc) from exc
+        messages = state["messages"]
+        request.state.llm_calls = log = CallLog()
+        log.calls = demo_graph.llm_calls(messages)
+        return _body(request, answer=messages[-1].content, model=settings.model, steps=demo_graph.steps(messages),
+                     usage=log.usage())
 
     @app.post("/feedback")
     async def feedback(body: FeedbackRequest, request: Request) -> Any:
