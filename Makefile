@@ -7,8 +7,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose
+BENCH_VENV ?= .venv-bench
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 
-.PHONY: venv components test test-core demo bench bench-providers clean
+.PHONY: venv components test test-core demo bench bench-core bench-providers bench-venv clean
 
 venv: $(STAMP)
 
@@ -38,11 +41,25 @@ test-core: venv
 demo: venv components
 	$(VENV)/bin/llm-otel demo $(if $(REQUESTS),--requests $(REQUESTS))
 
-bench: venv
-	$(PY) benchmarks/bench_core.py
+# Benchmarks: instructions per call under valgrind's cachegrind (deterministic), wall time as context.
+# One venv holds every peer instrumentation (the `bench` extra), so every configuration sees the same install.
+bench-venv: $(BENCH_STAMP)
 
-bench-providers: venv
-	$(PY) benchmarks/bench_providers.py
+$(BENCH_STAMP): pyproject.toml
+	command -v valgrind >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind; }
+	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet --upgrade pip
+	$(BENCH_PY) -m pip install --quiet -e '.[bench]'
+	rm -f $(BENCH_VENV)/.installed-*
+	touch $@
+
+bench: bench-core bench-providers
+
+bench-core: bench-venv
+	$(BENCH_PY) benchmarks/bench_core.py
+
+bench-providers: bench-venv
+	$(BENCH_PY) benchmarks/bench_providers.py
 
 clean:
 	-$(VENV)/bin/llm-otel stack down
