@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from llm_otel import _settings
+from llm_otel.instrumentors._wrap import server_of
+
+_SERVER_CACHE_SIZE = 64
+_servers: dict[int, tuple[Any, tuple[str | None, int | None]]] = {}
 
 
 def given(value: Any) -> Any:
@@ -48,3 +52,18 @@ def parse_raw(result: Any) -> Any:
     if type(result).__name__ == "LegacyAPIResponse":
         return result.parse()
     return None
+
+
+def server(client: Any) -> tuple[str | None, int | None]:
+    """``server_of(client)``, remembered per base URL object: the SDKs' ``base_url`` property costs a
+    relative import on every read (openai), and the URL's host/port parsing is the same each call."""
+    url = getattr(client, "_base_url", None)
+    if url is None:
+        return server_of(client)
+    hit = _servers.get(id(url))
+    if hit is not None and hit[0] is url:  # the entry keeps its URL alive, so the id cannot be reused
+        return hit[1]
+    value = server_of(client)
+    if len(_servers) < _SERVER_CACHE_SIZE:
+        _servers[id(url)] = (url, value)
+    return value
