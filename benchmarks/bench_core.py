@@ -8,7 +8,7 @@ InMemoryMetricReader). No provider call: this is the floor any integration build
 Instructions per call from cachegrind (a run of N calls minus a run of 0 calls, forked from
 one warmed-up process, see ``_measure.py``), wall time per call natively as context.
 
-    python benchmarks/bench_core.py [--calls 1000] [--wall-calls 20000]
+    python benchmarks/bench_core.py [--calls 300] [--wall-calls 5000]
 
 Budget (issue 2): llm_call <= 1.3x the SDK floor.
 """
@@ -32,8 +32,8 @@ BUDGET = 1.3
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1000, help="calls counted under cachegrind")
-    parser.add_argument("--wall-calls", type=int, default=20000, help="calls timed natively")
+    parser.add_argument("--calls", type=int, default=300, help="calls counted under cachegrind")
+    parser.add_argument("--wall-calls", type=int, default=5000, help="calls timed natively")
     parser.add_argument("--python", help="interpreter with the bench extra (default .venv-bench/bin/python)")
     parser.add_argument("--no-wall", action="store_true")
     parser.add_argument("--keep", metavar="DIR", help="keep cachegrind's output files there (for cg_annotate)")

@@ -17,7 +17,7 @@ extra chunk. Overhead = configuration - bare; "x floor" = overhead / the floor's
 Start-up: the process that imports the SDKs and installs the SDK providers, plus the import
 and instrument() (or ``llm_otel.configure()``) of each package, minus the same process without.
 
-    python benchmarks/bench_providers.py [--calls 40] [--stream-calls 20] [--long-calls 1] [--keep DIR]
+    python benchmarks/bench_providers.py [--calls 20] [--stream-calls 10] [--long-calls 1] [--keep DIR]
     python benchmarks/bench_providers.py --only openai/llm_otel,openai/bare   # a subset
 """
 
@@ -128,8 +128,8 @@ def startup_table(counts: dict, walls: dict) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=40, help="non-streaming calls counted")
-    parser.add_argument("--stream-calls", type=int, default=20, help="streaming calls counted")
+    parser.add_argument("--calls", type=int, default=20, help="non-streaming calls counted")
+    parser.add_argument("--stream-calls", type=int, default=10, help="streaming calls counted")
     parser.add_argument("--long-calls", type=int, default=1, help="long streams counted (per-chunk cost)")
     parser.add_argument("--wall-calls", type=int, default=200, help="non-streaming calls timed natively")
     parser.add_argument("--python", help="interpreter with the bench extra (default .venv-bench/bin/python)")
