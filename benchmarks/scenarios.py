@@ -1,26 +1,29 @@
-"""One benchmark process: set up one configuration, warm up, make N calls, flush, report.
+"""Benchmark processes: each configuration set up once, warmed up, then forked children making N calls.
 
     python benchmarks/scenarios.py SCENARIO[@VARIANT:CALLS,...] ... [--timed]
+    python benchmarks/scenarios.py openai/llm_otel@plain:0,plain:20,stream:10,long:1
 
-Every scenario runs in a process of the same shape, so that two runs of one scenario differ
-only by the calls made: the drivers (``bench_core.py``, ``bench_providers.py``) count the
-instructions of a run with N calls and of a run with 0 calls under valgrind's cachegrind
-and divide the difference by N. Fixed parts of the process (interpreter start, imports,
-instrument(), warm-up, the final flush) cancel out; what each call costs, including the
-spans it leaves for the export thread and the garbage collection it causes, does not.
+One batch process imports what every configuration shares (the provider SDKs, the OTel SDK,
+the fake transport), then forks one process per configuration (``SCENARIO``), which imports
+and sets up only its own instrumentation, warms up, and forks one child per counted run. The
+drivers (``bench_core.py``, ``bench_providers.py``, via ``_measure.py``) run the batch under
+valgrind's cachegrind and take, per configuration, (Ir(N calls) - Ir(0 calls)) / N: both
+children start from the same memory and the same instruction count, so interpreter start,
+imports, instrument(), warm-up and the final flush cancel out; the call, the spans it leaves
+for export (flushed in the child) and the garbage collection it causes stay in.
 
-The SDK set-up is the same for every scenario: TracerProvider + BatchSpanProcessor into a
-no-op exporter, MeterProvider + InMemoryMetricReader, LoggerProvider. The LLM is the local
-one, in process (``LocalLLMTransport2``: no sockets). The warm-up makes the same calls in
-every run (non-streaming, streaming and the long stream), whichever variant is then counted.
+The SDK set-up is the same everywhere: TracerProvider + BatchSpanProcessor into a no-op
+exporter, MeterProvider + InMemoryMetricReader, LoggerProvider. The LLM is the local one, in
+process (``LocalLLMTransport2``: no sockets). The warm-up makes the same calls whatever is
+then counted (non-streaming, streaming and one long stream).
 
 Variants: ``plain`` (non-streaming), ``stream`` (the same prompt streamed, whole stream
-consumed), ``long`` (a prompt whose streamed answer has ~40x the chunks: the per-chunk cost
-is the difference between ``long`` and ``stream`` per extra chunk).
+consumed), ``long`` (a prompt whose streamed answer is cut at 120 tokens: ~8x the chunks; the
+per-chunk cost is the extra cost of ``long`` over ``stream`` per extra chunk).
 
 Scenario names: ``core/*`` (no provider call: the recorder against the SDK by hand),
 ``openai/*``, ``anthropic/*`` (a provider SDK call under each instrumentation), and
-``startup/*`` (no call: the process itself, for the start-up cost).
+``startup/*`` (no call: the import and instrument() cost, against ``startup/baseline``).
 """
 
 from __future__ import annotations
