@@ -8,12 +8,15 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 APT_PACKAGES := prometheus prometheus-alertmanager docker-compose chromium
+BENCH_VENV ?= .venv-bench
+BENCH_PY := $(BENCH_VENV)/bin/python
+BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
 # The Jaeger UI source (pin in jaeger/build-ui.sh): from GitHub, or a local archive of it when one sits next to
 # the repo (CI): ../shared/vendor/jaeger-ui-<tag, or the commit's first 8 hex>.tar.gz.
 JAEGER_UI_VERSION := $(shell sed -nE 's/^version="\$$\{JAEGER_UI_VERSION:-(.*)\}"$$/\1/p' jaeger/build-ui.sh)
 JAEGER_UI_ARCHIVE ?= $(wildcard ../shared/vendor/jaeger-ui-$(if $(filter v%,$(JAEGER_UI_VERSION)),$(JAEGER_UI_VERSION),$(shell echo $(JAEGER_UI_VERSION) | cut -c1-8)).tar.gz)
 
-.PHONY: venv components lint test test-core demo bench bench-providers bench-mcp bench-frameworks clean
+.PHONY: venv components lint test test-core demo bench bench-core bench-providers bench-venv bench-mcp bench-frameworks clean
 
 venv: $(STAMP)
 
@@ -49,11 +52,25 @@ test-core: venv
 demo: venv components
 	$(VENV)/bin/llm-otel demo $(if $(REQUESTS),--requests $(REQUESTS))
 
-bench: venv
-	$(PY) benchmarks/bench_core.py
+# Benchmarks: instructions per call under valgrind's cachegrind (deterministic), wall time as context.
+# One venv holds every peer instrumentation (the `bench` extra), so every configuration sees the same install.
+bench-venv: $(BENCH_STAMP)
 
-bench-providers: venv
-	$(PY) benchmarks/bench_providers.py
+$(BENCH_STAMP): pyproject.toml
+	command -v valgrind >/dev/null 2>&1 || { $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q valgrind; }
+	test -x $(BENCH_PY) || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_PY) -m pip install --quiet --upgrade pip
+	$(BENCH_PY) -m pip install --quiet -e '.[bench]'
+	rm -f $(BENCH_VENV)/.installed-*
+	touch $@
+
+bench: bench-core bench-providers
+
+bench-core: bench-venv
+	$(BENCH_PY) benchmarks/bench_core.py
+
+bench-providers: bench-venv
+	$(BENCH_PY) benchmarks/bench_providers.py
 
 bench-mcp: venv
 	$(PY) benchmarks/bench_mcp.py

@@ -1,4 +1,4 @@
-"""Worker side of ``bench_providers.py --provider groq|bedrock`` (the parent side is shared).
+"""Worker side of ``bench_providers_wall.py --provider groq|bedrock`` (the parent side is shared).
 
 groq: ``chat.completions.create`` through the in-process ``LocalLLMTransport`` (httpx).
 bedrock: boto3 ``converse`` / ``converse_stream`` answered in process by botocore's

@@ -1,4 +1,4 @@
-"""Provider specs for ``bench_providers.py --provider NAME`` (google-genai, mistralai, ollama, cohere).
+"""Provider specs for ``bench_providers_wall.py --provider NAME`` (google-genai, mistralai, ollama, cohere).
 
 Each spec gives the SDK client (on the in-process local LLM transport: no sockets), the bare
 call (non-streaming, or the whole stream consumed), how to read usage and text off its replies

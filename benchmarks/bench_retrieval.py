@@ -15,7 +15,7 @@ Configurations, each measured in its own process (``--worker STORE CONFIG``):
     llm_otel    llm_otel's instrumentor for the store
     openllmetry OpenLLMetry's instrumentor (chromadb, qdrant, lancedb: it has none for FAISS)
 
-Every worker installs the same SDK globals as ``bench_providers.py`` (TracerProvider +
+Every worker installs the same SDK globals as ``bench_providers_wall.py`` (TracerProvider +
 SimpleSpanProcessor into a counting no-op exporter, MeterProvider + InMemoryMetricReader),
 warms up, then times N calls with the GC paused and checks that every call made a span.
 Workers run interleaved, order rotated each round. Content capture is off everywhere
@@ -48,7 +48,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench_providers import _metric_points, _sdk_globals, cpu_hogs, cpu_model, ensure_venv, loadavg
+from bench_providers_wall import _metric_points, _sdk_globals, cpu_hogs, cpu_model, ensure_venv, loadavg
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIREMENTS = Path(__file__).resolve().parent / "requirements-retrieval-peers.txt"

@@ -1,7 +1,5 @@
-"""Instrumentors for provider SDKs and vector stores; each only translates its library's objects into an
-``LLMInvocation`` or a ``RetrievalInvocation`` (the telemetry itself comes from ``llm_otel._recorder``)."""
-"""Instrumentors for provider SDKs and agent/RAG frameworks; each only translates its library's
-objects into llm_otel invocations (the telemetry itself comes from ``llm_otel._recorder``)."""
+"""Instrumentors for provider SDKs, vector stores, MCP and agent/RAG frameworks; each only translates
+its library's objects into llm_otel invocations (the telemetry itself comes from ``llm_otel._recorder``)."""
 
 from __future__ import annotations
 

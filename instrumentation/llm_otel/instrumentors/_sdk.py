@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from llm_otel import _settings
+from llm_otel.instrumentors._wrap import server_of
+
+_SERVER_CACHE_SIZE = 64
+_servers: dict[int, tuple[Any, tuple[str | None, int | None]]] = {}
 
 
 def given(value: Any) -> Any:
@@ -60,3 +64,18 @@ def server_of_url(url: Any) -> tuple[str | None, int | None]:
     except ValueError:
         return None, None
     return parts.hostname or None, port
+
+
+def server(client: Any) -> tuple[str | None, int | None]:
+    """``server_of(client)``, remembered per base URL object: the SDKs' ``base_url`` property costs a
+    relative import on every read (openai), and the URL's host/port parsing is the same each call."""
+    url = getattr(client, "_base_url", None)
+    if url is None:
+        return server_of(client)
+    hit = _servers.get(id(url))
+    if hit is not None and hit[0] is url:  # the entry keeps its URL alive, so the id cannot be reused
+        return hit[1]
+    value = server_of(client)
+    if len(_servers) < _SERVER_CACHE_SIZE:
+        _servers[id(url)] = (url, value)
+    return value

@@ -13,21 +13,14 @@ from typing import Any
 from llm_otel import _semconv as sc
 from llm_otel._llm import LLMInvocation
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
-from llm_otel.instrumentors._sdk import capturing, get, given, is_sdk_stream, parse_raw, plain
-from llm_otel.instrumentors._wrap import (
-    StreamObserver,
-    Translator,
-    async_wrapper,
-    server_of,
-    stream_manager_wrapper,
-    sync_wrapper,
-)
+from llm_otel.instrumentors._sdk import capturing, get, given, is_sdk_stream, parse_raw, plain, server
+from llm_otel.instrumentors._wrap import StreamObserver, Translator, async_wrapper, stream_manager_wrapper, sync_wrapper
 
 _MODULE = "anthropic.resources.messages.messages"
 
 
 def _build(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
-    address, port = server_of(getattr(instance, "_client", None))
+    address, port = server(getattr(instance, "_client", None))
     inv = LLMInvocation(sc.PROVIDER_ANTHROPIC, given(kwargs.get("model")), sc.OP_CHAT, address, port)
     inv.max_tokens = given(kwargs.get("max_tokens"))
     inv.temperature = given(kwargs.get("temperature"))

@@ -15,8 +15,8 @@ from llm_otel import _semconv as sc
 from llm_otel import _settings
 from llm_otel._llm import LLMInvocation
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
-from llm_otel.instrumentors._sdk import capturing, get, given, is_sdk_stream, parse_raw, plain
-from llm_otel.instrumentors._wrap import StreamObserver, Translator, async_wrapper, server_of, sync_wrapper
+from llm_otel.instrumentors._sdk import capturing, get, given, is_sdk_stream, parse_raw, plain, server
+from llm_otel.instrumentors._wrap import StreamObserver, Translator, async_wrapper, sync_wrapper
 
 _CHAT_MODULE = "openai.resources.chat.completions.completions"
 _EMBEDDINGS_MODULE = "openai.resources.embeddings"
@@ -33,11 +33,8 @@ _FINISH_FROM_STATUS = {"completed": "stop", "incomplete": "length", "failed": "e
 
 
 
-
-
-
 def _new_invocation(instance: Any, kwargs: dict[str, Any], operation: str) -> LLMInvocation:
-    address, port = server_of(getattr(instance, "_client", None))
+    address, port = server(getattr(instance, "_client", None))
     inv = LLMInvocation(sc.PROVIDER_OPENAI, given(kwargs.get("model")), operation, address, port)
     inv.temperature = given(kwargs.get("temperature"))
     inv.top_p = given(kwargs.get("top_p"))
@@ -71,17 +68,28 @@ def _build_chat(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
     return inv
 
 
-def _fill_usage(inv: LLMInvocation, usage: Any) -> None:
+# (input, output, input details, output details): chat completions and embeddings name usage one way, the
+# Responses API the other. Reading the other shape's names first would cost a failed attribute lookup on the
+# SDK's pydantic model (an exception raised and caught inside pydantic) on every call.
+_CHAT_USAGE = ("prompt_tokens", "completion_tokens", "prompt_tokens_details", "completion_tokens_details")
+_RESPONSES_USAGE = ("input_tokens", "output_tokens", "input_tokens_details", "output_tokens_details")
+
+
+def _either(obj: Any, first: str, second: str) -> Any:
+    value = get(obj, first)
+    return get(obj, second) if value is None else value
+
+
+def _fill_usage(inv: LLMInvocation, usage: Any, names: tuple[str, str, str, str] = _CHAT_USAGE) -> None:
     if usage is None:
         return
-    inv.input_tokens = get(usage, "prompt_tokens", get(usage, "input_tokens"))
-    inv.output_tokens = get(usage, "completion_tokens", get(usage, "output_tokens"))
-    prompt_details = get(usage, "prompt_tokens_details") or get(usage, "input_tokens_details")
-    cached = get(prompt_details, "cached_tokens")
+    other = _RESPONSES_USAGE if names is _CHAT_USAGE else _CHAT_USAGE
+    inv.input_tokens = _either(usage, names[0], other[0])
+    inv.output_tokens = _either(usage, names[1], other[1])
+    cached = get(_either(usage, names[2], other[2]), "cached_tokens")
     if cached is not None:
         inv.cache_read_input_tokens = cached
-    completion_details = get(usage, "completion_tokens_details") or get(usage, "output_tokens_details")
-    reasoning = get(completion_details, "reasoning_tokens")
+    reasoning = get(_either(usage, names[3], other[3]), "reasoning_tokens")
     if reasoning is not None:
         inv.reasoning_output_tokens = reasoning
 
@@ -203,7 +211,7 @@ def _build_responses(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
 
 def _fill_responses(inv: LLMInvocation, response: Any) -> None:
     _fill_response_meta(inv, response)
-    _fill_usage(inv, get(response, "usage"))
+    _fill_usage(inv, get(response, "usage"), _RESPONSES_USAGE)
     status = get(response, "status")
     output = get(response, "output") or []
     if any(get(item, "type") == "function_call" for item in output):

@@ -1,0 +1,144 @@
+"""Shared by the benchmark drivers: run scenarios under cachegrind (instructions) and natively (wall time).
+
+Instructions: each configuration runs in its own process under
+``valgrind --tool=cachegrind --cache-sim=no``; that process sets up and warms up once, then
+forks one child per counted run (0 calls, N calls, ...). A forked child inherits the parent's
+counters, so every child's total Ir starts from the same count, and
+``(Ir(N calls) - Ir(0 calls)) / N`` is the exact cost of one call: interpreter start, imports,
+instrument() and warm-up cancel out; the call, the spans it leaves for export (flushed in the
+child) and the garbage collection it causes stay in.
+
+Why the total Ir and not ``--toggle-collect``: Debian's valgrind 3.19 cachegrind has neither
+``--toggle-collect`` (a callgrind option) nor the start/stop client requests (cachegrind 3.22+);
+and a Python function is not a C symbol that toggling could name anyway. The difference of
+totals needs nothing in the measured code and counts every thread (the export happens at flush).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+SCENARIOS = HERE / "scenarios.py"
+VENV = ROOT / ".venv-bench"
+Run = tuple[str, int]  # (variant, calls)
+
+
+def default_python() -> str:
+    python = VENV / "bin" / "python"
+    if not python.exists():
+        raise SystemExit(f"{python} is missing: run `make bench` (it creates {VENV.name}/ with the bench extra)")
+    return str(python)
+
+
+def env() -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "LLM_OTEL_"))}
+    out.update({"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "TRACELOOP_TRACE_CONTENT": "false",
+                "TRACELOOP_TELEMETRY": "false"})
+    return out
+
+
+Jobs = dict[str, list[Run]]  # scenario -> its counted runs
+Results = dict[str, dict[Run, dict[str, Any]]]  # scenario -> run -> what the child reported (+ "ir")
+
+
+def _argv(jobs: Jobs) -> list[str]:
+    return [f"{name}@" + ",".join(f"{v}:{n}" for v, n in runs) for name, runs in jobs.items()]
+
+
+def _children(stdout: str, jobs: Jobs) -> Results:
+    out: Results = {name: {} for name in jobs}
+    for line in stdout.splitlines():
+        if line.startswith("{"):
+            child = json.loads(line)
+            out[child["scenario"]][(child["variant"], child["calls"])] = child
+    return out
+
+
+KEEP: Path | None = None
+"""When set, cachegrind's output files are kept there (``<scenario>.<variant>.<calls>``) for cg_annotate."""
+
+
+def count(python: str, jobs: Jobs) -> Results:
+    """One valgrind process for a batch of scenarios: total instructions of each forked child."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed: `apt-get install valgrind` (make bench does it)")
+    with tempfile.TemporaryDirectory(prefix="llm-otel-cg-") as tmp:
+        cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={tmp}/cg.%p",
+               python, str(SCENARIOS), *_argv(jobs)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env(), cwd=str(ROOT))
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit(f"valgrind run failed ({proc.returncode}): {' '.join(jobs)}")
+        results = _children(proc.stdout, jobs)
+        for name, children in results.items():
+            for run, child in children.items():
+                text = Path(tmp, f"cg.{child['pid']}").read_text()
+                child["ir"] = int(re.search(r"^summary:\s+(\d+)", text, re.M).group(1))  # type: ignore[union-attr]
+                if KEEP is not None:
+                    KEEP.mkdir(parents=True, exist_ok=True)
+                    (KEEP / f"{name.replace('/', '.')}.{run[0]}.{run[1]}").write_text(text)
+        return results
+
+
+def count_all(python: str, jobs: Jobs, parallel: int = 2) -> Results:
+    """Every scenario under cachegrind, split into ``parallel`` batches run side by side (counts do not
+    depend on load); each batch imports the common modules once and forks a process per scenario."""
+    names = list(jobs)
+    batches = [{n: jobs[n] for n in names[i::parallel]} for i in range(parallel)]
+    with ThreadPoolExecutor(parallel) as pool:
+        results: Results = {}
+        for part in pool.map(lambda b: count(python, b), [b for b in batches if b]):
+            results.update(part)
+        return results
+
+
+def wall(python: str, jobs: Jobs) -> Results:
+    """The same children natively, GC paused while timing: microseconds per call (context only)."""
+    proc = subprocess.run([python, str(SCENARIOS), *_argv(jobs), "--timed"],
+                          capture_output=True, text=True, env=env(), cwd=str(ROOT))
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"run failed ({proc.returncode})")
+    return _children(proc.stdout, jobs)
+
+
+def chunks(python: str) -> dict[str, dict[str, int]]:
+    proc = subprocess.run([python, str(SCENARIOS), "--chunks"], capture_output=True, text=True, env=env(),
+                          cwd=str(ROOT), check=True)
+    return json.loads(proc.stdout)
+
+
+def header(python: str) -> str:
+    versions = subprocess.run(
+        [python, "-c", "import platform, importlib.metadata as m\n"
+         "names = ['openai', 'anthropic', 'httpx2', 'opentelemetry-sdk', 'wrapt', 'llm-otel',\n"
+         "         'opentelemetry-instrumentation-genai-openai', 'opentelemetry-util-genai',\n"
+         "         'opentelemetry-instrumentation-openai', 'opentelemetry-instrumentation-anthropic']\n"
+         "print(platform.python_implementation(), platform.python_version(), '|', "
+         "', '.join(f'{n} {m.version(n)}' for n in names))"],
+        capture_output=True, text=True, env=env()).stdout.strip()
+    valgrind = subprocess.run(["valgrind", "--version"], capture_output=True, text=True).stdout.strip()
+    load = Path("/proc/loadavg").read_text().split()[:3] if Path("/proc/loadavg").exists() else ["?"]
+    return (f"# {time.strftime('%Y-%m-%d %H:%M')} {platform.system()} {platform.machine()}, nproc {os.cpu_count()}, "
+            f"load {' '.join(load)}; {valgrind} --tool=cachegrind --cache-sim=no\n# {versions}")
+
+
+def mi(value: float) -> str:
+    """Instructions, in millions (M) or thousands (k)."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.3f} M"
+    return f"{value / 1e3:.1f} k"
