@@ -112,7 +112,6 @@ def _langgraph_run() -> Any:
     from langchain_core.tools import tool
     from langchain_openai import ChatOpenAI
     from langgraph.prebuilt import create_react_agent
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport
 
     @tool
@@ -132,7 +131,6 @@ def _llama_index_run() -> Any:
     from llama_index.core import Document, VectorStoreIndex
     from llama_index.embeddings.openai import OpenAIEmbedding
     from llama_index.llms.openai import OpenAI
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport
 
     client = httpx.Client(transport=LocalLLMTransport())
@@ -151,9 +149,8 @@ def _agents_run() -> Any:
 
     import httpx
     from agents import Agent, Runner, function_tool, set_default_openai_client
-    from openai import AsyncOpenAI
-
     from llm_otel_tools.local_llm.transport import AsyncLocalLLMTransport
+    from openai import AsyncOpenAI
 
     @function_tool
     def get_weather(city: str) -> str:
@@ -260,7 +257,7 @@ def main() -> None:
             if config == "bare":
                 over = "-"
             else:
-                deltas = [c - b for c, b in zip(cpu, bare)]
+                deltas = [c - b for c, b in zip(cpu, bare, strict=False)]
                 over = f"{statistics.median(cpu) - statistics.median(bare):.0f} us ({min(deltas):.0f}..{max(deltas):.0f})"
             print(f"| {framework} | {config} | {spans} | {statistics.median(cpu):.0f} | {over} |")
 

@@ -34,7 +34,6 @@ def _gemini_client() -> Any:
     import httpx2
     from google import genai
     from google.genai import types
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport2
 
     http = httpx2.Client(transport=LocalLLMTransport2())
@@ -43,16 +42,14 @@ def _gemini_client() -> Any:
 
 def _mistral_client() -> Any:
     import httpx2
-    from mistralai.client import Mistral
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport2
+    from mistralai.client import Mistral
 
     return Mistral(api_key="x", server_url="http://local/mistral", client=httpx2.Client(transport=LocalLLMTransport2()))
 
 
 def _ollama_client() -> Any:
     import ollama
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport
 
     return ollama.Client(host="http://local", transport=LocalLLMTransport())
@@ -61,7 +58,6 @@ def _ollama_client() -> Any:
 def _cohere_client() -> Any:
     import cohere
     import httpx
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport
 
     return cohere.ClientV2(api_key="x", base_url="http://local", httpx_client=httpx.Client(transport=LocalLLMTransport()))
@@ -130,10 +126,9 @@ def floor_call(spec: Spec, client: Any, stream: bool) -> Callable[[], Any]:
     (operation, provider, model, server), end attributes (response model, tokens, cost or chunks and
     time to first chunk), operation duration, token usage, cost, response length; streams also time
     to first chunk and one time-per-output-chunk point per later chunk."""
+    from llm_otel import _semconv as sc
     from opentelemetry import metrics, trace
     from opentelemetry.trace import SpanKind
-
-    from llm_otel import _semconv as sc
 
     tracer, meter = trace.get_tracer("floor"), metrics.get_meter("floor")
 

@@ -133,7 +133,6 @@ def _sdk_globals():
 def _client():
     import httpx2
     import openai
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport2
 
     return openai.OpenAI(
@@ -165,10 +164,9 @@ def _floor_call(client, stream: bool):
     the span with 6 start and 7 end attributes, time to first chunk, one time-per-output-chunk
     measurement per later chunk, operation duration and response length.
     """
+    from llm_otel import _semconv as sc
     from opentelemetry import metrics, trace
     from opentelemetry.trace import SpanKind
-
-    from llm_otel import _semconv as sc
 
     tracer = trace.get_tracer("floor")
     meter = metrics.get_meter("floor")

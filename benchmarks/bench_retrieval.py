@@ -110,10 +110,9 @@ def _setup(store: str) -> tuple[Callable[[], Any], Callable[[Any], int], str]:
 
 def _floor(call: Callable[[], Any], count: Callable[[Any], int], store: str, collection: str) -> Callable[[], Any]:
     """The same span and metric points as llm_otel's retrieval, written by hand with the SDK."""
+    from llm_otel import _semconv as sc
     from opentelemetry import metrics, trace
     from opentelemetry.trace import SpanKind
-
-    from llm_otel import _semconv as sc
 
     system = {"chroma": sc.DB_SYSTEM_CHROMA}.get(store, store)
     tracer = trace.get_tracer("floor")

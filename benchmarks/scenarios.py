@@ -97,9 +97,8 @@ class Sdk:
 
 
 def _floor_instruments() -> dict[str, Any]:
-    from opentelemetry import metrics
-
     from llm_otel import _semconv as sc
+    from opentelemetry import metrics
 
     meter = metrics.get_meter("floor")
 
@@ -119,10 +118,9 @@ def _floor_instruments() -> dict[str, Any]:
 
 def core_floor(variant: str) -> Callable[[], Any]:
     """The span (5 start + 6 end attributes, current while recording) and 4 metric points, by hand."""
+    from llm_otel import _semconv as sc
     from opentelemetry import trace
     from opentelemetry.trace import SpanKind
-
-    from llm_otel import _semconv as sc
 
     tracer = trace.get_tracer("floor")
     m = _floor_instruments()
@@ -184,7 +182,6 @@ def core_llm_call_evaluators(variant: str) -> Callable[[], Any]:
 def _openai_client() -> Any:
     import httpx2
     import openai
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport2
 
     return openai.OpenAI(base_url="http://local/v1", api_key="x", max_retries=0,
@@ -213,10 +210,9 @@ def openai_floor(variant: str) -> Callable[[], Any]:
     and 7 end attributes, time to first chunk, one time-per-output-chunk point per later chunk,
     operation duration and response length.
     """
+    from llm_otel import _semconv as sc
     from opentelemetry import trace
     from opentelemetry.trace import SpanKind
-
-    from llm_otel import _semconv as sc
 
     tracer = trace.get_tracer("floor")
     m = _floor_instruments()
@@ -352,7 +348,6 @@ def _instrumented(module: str, bare: Callable[[str], Callable[[], Any]]) -> Call
 def _anthropic_client() -> Any:
     import anthropic
     import httpx2
-
     from llm_otel_tools.local_llm.transport import LocalLLMTransport2
 
     return anthropic.Anthropic(base_url="http://local", api_key="x", max_retries=0,
@@ -380,10 +375,9 @@ def anthropic_floor(variant: str) -> Callable[[], Any]:
     from message_start/message_delta, time to first chunk and one time-per-output-chunk point
     per later text delta, duration, token usage, cost, response length.
     """
+    from llm_otel import _semconv as sc
     from opentelemetry import trace
     from opentelemetry.trace import SpanKind
-
-    from llm_otel import _semconv as sc
 
     tracer = trace.get_tracer("floor")
     m = _floor_instruments()
@@ -561,12 +555,11 @@ def _common_imports() -> None:
     import anthropic  # noqa: F401
     import httpx  # noqa: F401
     import httpx2  # noqa: F401
-    import openai  # noqa: F401
-    import opentelemetry.sdk._logs  # noqa: F401
-    import opentelemetry.sdk.metrics  # noqa: F401
-    import opentelemetry.sdk.trace  # noqa: F401
-
     import llm_otel_tools.local_llm.transport  # noqa: F401
+    import openai  # noqa: F401
+    import opentelemetry.sdk._logs
+    import opentelemetry.sdk.metrics
+    import opentelemetry.sdk.trace  # noqa: F401
 
 
 def _fork(body: Callable[[], str | None]) -> str:
@@ -623,7 +616,7 @@ def run_batch(jobs: list[tuple[str, list[tuple[str, int]]]], timed: bool) -> Non
         _common_imports()
     gc.collect()
     for scenario, runs in jobs:
-        print(_fork(lambda: run(scenario, runs, timed)), flush=True)
+        print(_fork(lambda scenario=scenario, runs=runs: run(scenario, runs, timed)), flush=True)  # called at once
 
 
 def _call_only(make: Callable[[str], Callable[[], Any]]) -> Callable[[str], Callable[[], Any]]:

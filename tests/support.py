@@ -18,7 +18,7 @@ def poll(fn: Callable[[], T | None], *, timeout: float, what: str, interval: flo
     while True:
         try:
             last = fn()
-        except Exception as exc:  # noqa: BLE001 - reported at the deadline
+        except Exception as exc:
             last = exc
         else:
             if last:

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from llm_otel_tools.demo.cli import start_apps, wait_for_scrape
 from llm_otel_tools.demo.traffic import TrafficSummary, run_traffic
+
 from tests.e2e.conftest import Pipeline, pipeline, webhook  # noqa: F401 - the session stack fixtures
 
 CHROMIUM = os.environ.get("LLM_OTEL_CHROMIUM", "/usr/bin/chromium")
@@ -86,7 +86,7 @@ def page(browser: Any, request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
         try:
             page.screenshot(path=str(shot), full_page=True)
             print(f"\nscreenshot of the failing page ({page.url}): {shot}")
-        except Exception as exc:  # noqa: BLE001 - the test failure is what matters
+        except Exception as exc:
             print(f"\nno screenshot of the failing page: {exc}")
     context.close()
 

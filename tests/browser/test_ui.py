@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 import llm_otel._semconv as sc
+import pytest
 from llm_otel_tools.demo.cli import SERVICE_NAME
+
 from tests.browser.conftest import DemoRun, save_picture
 
 pytestmark = pytest.mark.stack

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import llm_otel
+import pytest
 from llm_otel import _pricing
 
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
-from opentelemetry.trace import StatusCode
-
 import llm_otel
+import pytest
 from llm_otel import _telemetry
+from opentelemetry.trace import StatusCode
 
 
 class ProviderDown(Exception):
@@ -17,9 +16,8 @@ class ProviderDown(Exception):
 
 def test_user_exception_is_reraised_unchanged_and_recorded(otel_capture):
     error = ProviderDown("503 from upstream")
-    with pytest.raises(ProviderDown) as caught:
-        with llm_otel.llm_call(provider="openai", model="m"):
-            raise error
+    with pytest.raises(ProviderDown) as caught, llm_otel.llm_call(provider="openai", model="m"):
+        raise error
     assert caught.value is error
     span = otel_capture.span("chat m")
     assert span.status.status_code is StatusCode.ERROR

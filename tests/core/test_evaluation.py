@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import pytest
-
 import llm_otel
+import pytest
 from llm_otel import _evaluation
 
 

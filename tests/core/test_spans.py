@@ -6,15 +6,14 @@ import asyncio
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import llm_otel
 import pytest
+from llm_otel import _telemetry
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 from opentelemetry.trace import SpanKind, StatusCode
-
-import llm_otel
-from llm_otel import _telemetry
 
 
 def test_chat_span_name_kind_and_attributes(otel_capture):
@@ -121,14 +120,13 @@ def test_sampler_sees_model_provider_and_server_at_start():
 
 
 def test_nesting_follows_the_code(otel_capture):
-    with llm_otel.workflow("rag"):
-        with llm_otel.agent("researcher"):
-            with llm_otel.retrieval(data_source="kb"):
-                pass
-            with llm_otel.llm_call(provider="openai", model="m"):
-                pass
-            with llm_otel.tool(name="search"):
-                pass
+    with llm_otel.workflow("rag"), llm_otel.agent("researcher"):
+        with llm_otel.retrieval(data_source="kb"):
+            pass
+        with llm_otel.llm_call(provider="openai", model="m"):
+            pass
+        with llm_otel.tool(name="search"):
+            pass
     for child in ("retrieval kb", "chat m", "execute_tool search"):
         otel_capture.assert_parent_chain(child, ["invoke_agent researcher", "invoke_workflow rag"])
     otel_capture.assert_parent_chain("invoke_workflow rag", [])

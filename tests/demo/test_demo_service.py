@@ -17,18 +17,17 @@ import time
 from collections import Counter
 
 import httpx
+import llm_otel._semconv as sc
 import pytest
-from opentelemetry.trace import SpanKind, StatusCode
-
+from llm_otel.instrumentors.mcp import MCPInstrumentor
+from llm_otel.instrumentors.openai import OpenAIInstrumentor
+from llm_otel.instrumentors.qdrant import QdrantInstrumentor
 from llm_otel_tools.demo.app import DemoSettings, create_app
 from llm_otel_tools.demo.tools import ToolError, calculator, evaluate
 from llm_otel_tools.demo.traffic import SCENARIOS, arun_traffic, plan, run_traffic
 from llm_otel_tools.demo.vectorstore import VectorStore, load_corpus, point_id
-import llm_otel._semconv as sc
-from llm_otel.instrumentors.mcp import MCPInstrumentor
-from llm_otel.instrumentors.openai import OpenAIInstrumentor
-from llm_otel.instrumentors.qdrant import QdrantInstrumentor
 from llm_otel_tools.local_llm import TRIGGERS, LocalLLMServer
+from opentelemetry.trace import SpanKind, StatusCode
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -222,7 +221,7 @@ async def test_rag_workflow_retrieves_from_the_vector_store(client, capture):
     capture.clear()
     second = (await client.post("/rag", json={"question": "What does Prometheus scrape?", "top_k": 2})).json()
     assert [c["operation"] for c in second["llm_calls"]] == ["embeddings", "chat"]  # index built once
-    assert [s["id"] for s in second["sources"]][0] == "prometheus" and len(second["sources"]) == 2
+    assert next(s["id"] for s in second["sources"]) == "prometheus" and len(second["sources"]) == 2
 
 
 async def test_rag_upstream_failure_marks_the_workflow(client, capture):

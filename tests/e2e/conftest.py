@@ -17,12 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-
 from llm_otel_tools.stack import Endpoints, Stack, StackError
+
 from tests.support import poll
 
+
 def get_json(url: str, timeout: float = 5.0) -> Any:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - local stack only
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
         return json.loads(resp.read())
 
 
@@ -68,7 +69,7 @@ class Pipeline:
 
     # Collector own metrics (Prometheus text format)
     def collector_metric(self, name: str, **labels: str) -> float:
-        with urllib.request.urlopen(f"{self.endpoints.collector_metrics}/metrics", timeout=5) as resp:  # noqa: S310
+        with urllib.request.urlopen(f"{self.endpoints.collector_metrics}/metrics", timeout=5) as resp:
             text = resp.read().decode()
         total = 0.0
         for line in text.splitlines():
@@ -95,7 +96,7 @@ class Webhook:
         received = self.payloads
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 - http.server API
+            def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 received.append(json.loads(body or b"{}"))
                 self.send_response(200)

@@ -15,9 +15,8 @@ import urllib.request
 from collections import Counter
 from typing import Any
 
-import pytest
-
 import llm_otel._semconv as sc
+import pytest
 from llm_otel_tools.demo.cli import SERVICE_NAME, start_apps, wait_for_scrape
 from llm_otel_tools.demo.tool_server import SERVICE_NAME as TOOLS_SERVICE_NAME
 from llm_otel_tools.demo.traffic import run_traffic

@@ -25,7 +25,6 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-
 if TYPE_CHECKING:  # fixtures come from tests/e2e/conftest.py
     from conftest import Pipeline, Webhook
 

@@ -4,7 +4,6 @@ openai SDK over real HTTP against the local LLM server (the one stand-in)."""
 from __future__ import annotations
 
 import pytest
-
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
 from llm_otel_tools.local_llm import LocalLLMServer
 

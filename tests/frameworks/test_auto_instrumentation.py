@@ -9,9 +9,8 @@ import sys
 from importlib.metadata import entry_points
 from pathlib import Path
 
-import pytest
-
 import llm_otel._semconv as sc
+import pytest
 from llm_otel.instrumentors import KNOWN
 
 APP = Path(__file__).parent / "apps" / "langgraph_app.py"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 
+import llm_otel
+import llm_otel._semconv as sc
 import openai
 import pytest
 from langchain_core.callbacks import CallbackManagerForRetrieverRun
@@ -14,9 +16,6 @@ from langchain_core.tools import tool
 from langchain_core.tracers import context as lc_context
 from langchain_openai import ChatOpenAI
 from langgraph.prebuilt import create_react_agent
-
-import llm_otel
-import llm_otel._semconv as sc
 from llm_otel.instrumentors.langchain import LangChainInstrumentor
 
 AGENT = "invoke_agent LangGraph"

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
+import llm_otel._semconv as sc
 import pytest
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.embeddings.openai import OpenAIEmbedding
 from llama_index.llms.openai import OpenAI
-
-import llm_otel._semconv as sc
 from llm_otel.instrumentors.llama_index import LlamaIndexInstrumentor
 
 DOCS = [

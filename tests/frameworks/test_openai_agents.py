@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import json
 
+import llm_otel._semconv as sc
 import pytest
 from agents import Agent, RunConfig, Runner, function_tool, set_default_openai_client
 from agents.tool_context import ToolContext
 from agents.tracing import get_trace_provider
-from openai import AsyncOpenAI
-
-import llm_otel._semconv as sc
 from llm_otel.instrumentors._openai_agents import LlmOtelTracingProcessor
 from llm_otel.instrumentors.openai_agents import OpenAIAgentsInstrumentor
+from openai import AsyncOpenAI
 
 WORKFLOW = "invoke_workflow Agent workflow"
 TRIAGE = "invoke_agent Triage agent"

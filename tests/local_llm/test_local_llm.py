@@ -17,7 +17,6 @@ import anthropic
 import httpx
 import openai
 import pytest
-
 from llm_otel_tools.local_llm import LocalLLMServer
 from llm_otel_tools.local_llm.transport import (
     AsyncLocalLLMTransport,
@@ -354,13 +353,13 @@ def test_embeddings_are_bag_of_words(oai):
     """Feature hashing: texts sharing words are close, unrelated texts are not, none is zero."""
     texts = ["What is a span in OpenTelemetry?", "A span records one operation of a trace in OpenTelemetry.",
              "Prometheus scrapes metrics over HTTP.", "", "the of and"]
-    vecs = [d.embedding for d in oai.embeddings.create(model="text-embedding-3-small", input=texts[:3] + ["x"]).data]
+    vecs = [d.embedding for d in oai.embeddings.create(model="text-embedding-3-small", input=[*texts[:3], "x"]).data]
     from llm_otel_tools.local_llm.engine import embedding_vector
 
     vecs[3:] = [embedding_vector(t, 1536) for t in texts[3:]]
 
     def cos(a, b):
-        return sum(x * y for x, y in zip(a, b))
+        return sum(x * y for x, y in zip(a, b, strict=False))
 
     assert cos(vecs[0], vecs[1]) > 0.3 > abs(cos(vecs[0], vecs[2]))
     assert cos(vecs[1], vecs[1]) == pytest.approx(1.0, rel=1e-5)
@@ -645,12 +644,11 @@ def test_openai_broken_stream(oai):
 
 def test_anthropic_broken_stream(claude):
     received = []
-    with pytest.raises((anthropic.APIConnectionError, *STREAM_ERRORS)):
-        with claude.messages.stream(
-            model="claude-haiku-4-5-20251001", max_tokens=50, messages=[{"role": "user", "content": "broken please"}]
-        ) as stream:
-            for event in stream:
-                received.append(event.type)
+    with pytest.raises((anthropic.APIConnectionError, *STREAM_ERRORS)), claude.messages.stream(
+        model="claude-haiku-4-5-20251001", max_tokens=50, messages=[{"role": "user", "content": "broken please"}]
+    ) as stream:
+        for event in stream:
+            received.append(event.type)
     assert received[:2] == ["message_start", "content_block_start"]
     assert "message_stop" not in received
 

@@ -12,7 +12,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from llm_otel_tools.stack import APT_HINT, GO_HINT, find_repo_root
 
 REPO = find_repo_root()
@@ -121,7 +120,7 @@ def test_manifest_builds_exactly_the_components_the_config_uses(collector_binary
     config = (REPO / "otel-collector-config.yaml").read_text()
     sections = re.split(r"(?m)^(receivers|processors|exporters|connectors|extensions|service):\s*$", config)
     used = set()
-    for kind, body in zip(sections[1::2], sections[2::2]):
+    for kind, body in zip(sections[1::2], sections[2::2], strict=False):
         if kind != "service":
             used |= {m.split("/")[0] for m in re.findall(r"(?m)^  ([a-z_]+(?:/[\w-]+)?):", body)}
     assert used == built, f"built but unused: {built - used}; used but not built: {used - built}"

@@ -9,7 +9,6 @@ import subprocess
 import sys
 
 import pytest
-
 from llm_otel_tools.stack import APT_HINT, DEFAULT_PORTS, Stack, StackError, main
 from llm_otel_tools.stack import _stack as stack_module
 

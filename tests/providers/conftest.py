@@ -17,16 +17,15 @@ import pytest
 from botocore.config import Config
 from google import genai
 from google.genai import types as genai_types
-from mistralai.client import Mistral
-
 from llm_otel.instrumentors.anthropic import AnthropicInstrumentor
 from llm_otel.instrumentors.bedrock import BedrockInstrumentor
-from llm_otel.instrumentors.groq import GroqInstrumentor
 from llm_otel.instrumentors.cohere import CohereInstrumentor
 from llm_otel.instrumentors.google_genai import GoogleGenAIInstrumentor
+from llm_otel.instrumentors.groq import GroqInstrumentor
 from llm_otel.instrumentors.mistralai import MistralAIInstrumentor
 from llm_otel.instrumentors.ollama import OllamaInstrumentor
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
+from mistralai.client import Mistral
 
 # LiteLLM fetches a model cost map over the network at import unless told to use its bundled copy
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")

@@ -6,9 +6,8 @@ import json
 
 import anthropic
 import pytest
-from opentelemetry.trace import StatusCode
-
 from llm_otel.instrumentors.anthropic import AnthropicInstrumentor
+from opentelemetry.trace import StatusCode
 
 MODEL = "claude-haiku-4-5"
 WEATHER = {"name": "get_weather", "description": "weather", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}

@@ -6,12 +6,11 @@ from __future__ import annotations
 import json
 
 import cohere
-import pytest
-from opentelemetry.trace import StatusCode
-
 import llm_otel
 import llm_otel._semconv as sc
+import pytest
 from llm_otel.instrumentors.cohere import CohereInstrumentor
+from opentelemetry.trace import StatusCode
 
 MODEL = "command-r-plus"  # genai-prices: $2.50 / $10 per million input / output tokens
 WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Current weather",

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from opentelemetry.trace import SpanKind
-
 import llm_otel
+from opentelemetry.trace import SpanKind
 
 
 def test_manual_llm_call_around_the_sdk_call_merges_into_one_span(instrumented, openai_client):
@@ -42,9 +41,8 @@ def test_another_instrumentations_llm_span_suppresses_ours(instrumented, openai_
 
 def test_guard_does_not_leak_into_unrelated_nested_work(instrumented, openai_client):
     # a tool run inside a model call (an agent loop) makes its own model call: that one is separate
-    with llm_otel.llm_call(provider="openai", model="planner-model"):
-        with llm_otel.tool(name="summarize"):
-            openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "inner"}])
+    with llm_otel.llm_call(provider="openai", model="planner-model"), llm_otel.tool(name="summarize"):
+        openai_client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "inner"}])
     names = sorted(s.name for s in instrumented.spans)
     assert names == ["chat gpt-4o-mini", "chat planner-model", "execute_tool summarize"]
     instrumented.assert_parent_chain("chat gpt-4o-mini", ["execute_tool summarize", "chat planner-model"])

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from google.genai import errors, types
-from opentelemetry.trace import StatusCode
-
 import llm_otel
 import llm_otel._semconv as sc
+import pytest
+from google.genai import errors, types
 from llm_otel.instrumentors.google_genai import GoogleGenAIInstrumentor
+from opentelemetry.trace import StatusCode
 
 FLASH = "gemini-2.0-flash"  # genai-prices: $0.10 / $0.40 per million input / output tokens
 THINKING = "gemini-2.5-flash"  # thinks; $0.30 / $2.50, cached input $0.03

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-import pytest
-from mistralai.client import errors
-from opentelemetry.trace import StatusCode
-
 import llm_otel
 import llm_otel._semconv as sc
+import pytest
 from llm_otel.instrumentors.mistralai import MistralAIInstrumentor
+from mistralai.client import errors
+from opentelemetry.trace import StatusCode
 
 MODEL = "mistral-small-latest"  # genai-prices: $0.15 / $0.60 per million input / output tokens
 WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Current weather",

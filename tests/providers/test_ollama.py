@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import json
 
-import ollama
-import pytest
-from opentelemetry.trace import StatusCode
-
 import llm_otel
 import llm_otel._semconv as sc
+import ollama
+import pytest
 from llm_otel.instrumentors.ollama import OllamaInstrumentor
+from opentelemetry.trace import StatusCode
 
 MODEL = "llama3.2"
 

@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import socket
 
+import llm_otel
 import openai
 import pytest
-from opentelemetry.trace import SpanKind, StatusCode
-
-import llm_otel
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
+from opentelemetry.trace import SpanKind, StatusCode
 
 WEATHER_TOOL = {
     "type": "function",

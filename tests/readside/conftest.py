@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from llm_otel_tools.stack import Endpoints, Stack, StackError
 
 

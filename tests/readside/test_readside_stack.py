@@ -18,7 +18,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import llm_otel
 import pytest
+from llm_otel import _telemetry
+from llm_otel_tools.readside import report, traces
+from llm_otel_tools.stack import Endpoints, Stack
 from opentelemetry import trace as otel_trace
 from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
@@ -28,12 +32,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
-import llm_otel
-from llm_otel import _telemetry
-from llm_otel_tools.readside import report, traces
-from llm_otel_tools.stack import Endpoints, Stack
 from tests.support import poll
-
 
 pytestmark = pytest.mark.stack
 

@@ -14,8 +14,8 @@ import socket
 from typing import Any
 
 import pytest
-
 from llm_otel_tools.readside import _http, report, system, traces
+
 
 # ----------------------------------------------------------------------------- fake Prometheus
 def _instant_exprs(window: str = "15m") -> set[str]:
@@ -58,7 +58,7 @@ class FakePrometheus(report.Prometheus):
             if func == "last_over_time":
                 out.append({"metric": labels, "value": [at, str(inside[-1][1])]})
             elif func == "resets":
-                n_resets = sum(1 for (_, a), (_, b) in zip(inside, inside[1:]) if b < a)
+                n_resets = sum(1 for (_, a), (_, b) in zip(inside, inside[1:], strict=False) if b < a)
                 out.append({"metric": labels, "value": [at, str(n_resets)]})
             else:
                 out.append({"metric": full, "values": [[t, str(v)] for t, v in inside]})

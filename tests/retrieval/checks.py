@@ -8,9 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from opentelemetry.trace import SpanKind, StatusCode
-
 import llm_otel._semconv as sc
+from opentelemetry.trace import SpanKind, StatusCode
 
 # Retrieval durations are on the conventions' operation-duration instrument.
 RETRIEVAL_DURATION = sc.METRIC_OPERATION_DURATION

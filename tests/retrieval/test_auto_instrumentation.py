@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import llm_otel._semconv as sc
 import pytest
 
-import llm_otel._semconv as sc
 from tests.providers.test_auto_instrumentation import _spans
 
 APP = Path(__file__).parent / "apps" / "vector_app.py"

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import chromadb
+import llm_otel
+import llm_otel._semconv as sc
 import numpy as np
 import pytest
 from chromadb.api.models.Collection import Collection
 from chromadb.config import Settings
-
-import llm_otel
-import llm_otel._semconv as sc
 from llm_otel.instrumentors.chromadb import ChromaInstrumentor
+
 from tests.retrieval.checks import (
     assert_failed,
     assert_metrics,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import faiss
-import numpy as np
-import pytest
-
 import llm_otel
 import llm_otel._semconv as sc
+import numpy as np
+import pytest
 from llm_otel.instrumentors.faiss import FaissInstrumentor, name_index
+
 from tests.retrieval.checks import assert_failed, assert_metrics, assert_retrieval, documents, instrumenting
 
 DIM = 8

@@ -4,14 +4,14 @@ retrievals, ``add``/``delete`` are db client spans, one span per user call."""
 from __future__ import annotations
 
 import lancedb
+import llm_otel
+import llm_otel._semconv as sc
 import pytest
 from lancedb.index import FTS
 from lancedb.query import AsyncQueryBase, LanceVectorQueryBuilder
 from lancedb.table import AsyncTable, LanceTable
-
-import llm_otel
-import llm_otel._semconv as sc
 from llm_otel.instrumentors.lancedb import LanceDBInstrumentor
+
 from tests.retrieval.checks import (
     assert_failed,
     assert_metrics,

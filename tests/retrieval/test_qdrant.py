@@ -3,13 +3,13 @@ writes are db client spans."""
 
 from __future__ import annotations
 
+import llm_otel
+import llm_otel._semconv as sc
 import pytest
+from llm_otel.instrumentors.qdrant import QdrantInstrumentor
 from qdrant_client import AsyncQdrantClient, QdrantClient, models
 from qdrant_client.qdrant_client import QdrantClient as _Client
 
-import llm_otel
-import llm_otel._semconv as sc
-from llm_otel.instrumentors.qdrant import QdrantInstrumentor
 from tests.retrieval.checks import (
     assert_failed,
     assert_metrics,

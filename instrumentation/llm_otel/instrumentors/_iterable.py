@@ -48,7 +48,7 @@ def _after(translator: Translator, target: LLMInvocation, own: LLMInvocation | N
 
 def _request(args: tuple[Any, ...], kwargs: dict[str, Any], positional: tuple[str, ...]) -> dict[str, Any]:
     """The call's arguments by name, for SDK methods that also take some positionally."""
-    return {**dict(zip(positional, args)), **kwargs} if args and positional else kwargs
+    return {**dict(zip(positional, args, strict=False)), **kwargs} if args and positional else kwargs
 
 
 def sync_wrapper(translator: Translator, positional: tuple[str, ...] = ()) -> Callable[..., Any]:

@@ -29,7 +29,6 @@ from langchain_core.callbacks import BaseCallbackHandler
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from llm_otel import _recorder
 from llm_otel import _semconv as sc
 from llm_otel._agent import AgentInvocation, WorkflowInvocation
 from llm_otel._llm import LLMInvocation, open_llm_invocation

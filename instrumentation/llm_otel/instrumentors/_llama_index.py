@@ -32,7 +32,6 @@ from llama_index.core.instrumentation.span_handlers import BaseSpanHandler
 from llama_index.core.tools.types import BaseTool
 from pydantic import PrivateAttr
 
-from llm_otel import _recorder
 from llm_otel import _semconv as sc
 from llm_otel._agent import AgentInvocation, WorkflowInvocation
 from llm_otel._invocation import Invocation

@@ -28,7 +28,6 @@ from agents.tracing import TracingProcessor
 from opentelemetry.instrumentation.utils import unwrap
 from wrapt import wrap_function_wrapper
 
-from llm_otel import _recorder
 from llm_otel import _semconv as sc
 from llm_otel._agent import AgentInvocation, WorkflowInvocation
 from llm_otel._invocation import Invocation, current_invocation

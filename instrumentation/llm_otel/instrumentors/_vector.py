@@ -23,8 +23,8 @@ from typing import Any, ClassVar
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
 from wrapt import register_post_import_hook
 
-from llm_otel import _settings
 from llm_otel import _semconv as sc
+from llm_otel import _settings
 from llm_otel._retrieval import RetrievalInvocation
 from llm_otel._safety import report
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor

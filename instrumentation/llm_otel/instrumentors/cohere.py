@@ -13,7 +13,6 @@ client made with ``log_warning_experimental_features=True`` (the default) binds 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Collection
 from typing import Any
 

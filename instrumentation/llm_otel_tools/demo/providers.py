@@ -219,7 +219,7 @@ class ProviderClient:
         return _reply(model, text, calls, "tool_calls" if calls else "stop", (int(tokens.input_tokens or 0), int(tokens.output_tokens or 0)))
 
     # -- embeddings ------------------------------------------------------------------------------
-    async def _embed(self, model: str, input: list[str], dimensions: int | None = None, **_: Any) -> Any:  # noqa: A002
+    async def _embed(self, model: str, input: list[str], dimensions: int | None = None, **_: Any) -> Any:
         if self.provider in ("gemini", "vertex_ai"):
             reply = await self._sdk.models.embed_content(model=model, contents=input, config={"output_dimensionality": dimensions})
             vectors, tokens = [e.values for e in reply.embeddings], sum(len(t.split()) for t in input)

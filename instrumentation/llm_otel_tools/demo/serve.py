@@ -19,9 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
     args = parser.parse_args(argv)
 
-    import uvicorn
-
     import llm_otel
+    import uvicorn
 
     configuration = llm_otel.configure(service_name=SERVICE_NAME)  # providers + the OpenAI SDK instrumentor
 
@@ -44,7 +43,7 @@ def flush_telemetry(configuration: object) -> None:
         if signal_name in installed and provider is not None:
             try:
                 provider.shutdown()
-            except Exception:  # noqa: BLE001 - never fail the shutdown over telemetry
+            except Exception:
                 pass
 
 

@@ -83,5 +83,5 @@ class ToolServer:
         self._stop.set()
         try:
             await asyncio.wait_for(task, timeout=10)
-        except Exception:  # noqa: BLE001 - the server process is gone either way
+        except Exception:
             pass

@@ -86,7 +86,7 @@ def extract_expression(text: str) -> str:
     return max(candidates, key=len)
 
 
-def calculator(input: str) -> str:  # noqa: A002 - the model-facing parameter name
+def calculator(input: str) -> str:
     """Evaluate the arithmetic expression in ``input`` (models sometimes wrap it in words)."""
     expression = input.strip()
     if not _ARITHMETIC_ONLY.match(expression):

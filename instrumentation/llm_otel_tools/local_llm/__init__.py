@@ -131,12 +131,12 @@ from .engine import HEADER_BEHAVIORS, HEADER_CHUNK_DELAY, HEADER_LATENCY, HEADER
 from .server import LocalLLMServer, RecordedRequest
 
 __all__ = [
-    "LocalLLMServer",
-    "LocalLLMConfig",
-    "RecordedRequest",
-    "TRIGGERS",
+    "HEADER_BEHAVIORS",
+    "HEADER_CHUNK_DELAY",
     "HEADER_LATENCY",
     "HEADER_TTFT",
-    "HEADER_CHUNK_DELAY",
-    "HEADER_BEHAVIORS",
+    "TRIGGERS",
+    "LocalLLMConfig",
+    "LocalLLMServer",
+    "RecordedRequest",
 ]

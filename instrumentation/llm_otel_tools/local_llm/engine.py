@@ -21,24 +21,25 @@ import json
 import math
 import re
 import struct
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 __all__ = [
+    "MODEL_ALIASES",
+    "TRIGGERS",
     "LocalLLMConfig",
     "Reply",
-    "TRIGGERS",
-    "MODEL_ALIASES",
-    "handle",
+    "anthropic_events",
+    "anthropic_message",
     "chat_completion",
     "chat_completion_chunks",
+    "count_tokens",
     "embeddings",
+    "handle",
+    "reply_text",
     "responses_create",
     "responses_events",
-    "anthropic_message",
-    "anthropic_events",
-    "reply_text",
-    "count_tokens",
 ]
 
 #: Whole words (case-insensitive) in the latest user message that switch on a
@@ -386,7 +387,7 @@ def _parse_json(body: bytes) -> dict[str, Any]:
     try:
         data = json.loads(body or b"{}")
     except ValueError as exc:
-        raise _HTTPError(400, "invalid_request_error", f"Could not parse the JSON body of your request: {exc}")
+        raise _HTTPError(400, "invalid_request_error", f"Could not parse the JSON body of your request: {exc}") from None
     if not isinstance(data, dict):
         raise _HTTPError(400, "invalid_request_error", "The request body must be a JSON object.")
     return data
@@ -570,8 +571,7 @@ def chat_completion_chunks(req: Mapping[str, Any], cfg: LocalLLMConfig | None = 
 # Function words carry no topic: leaving them out keeps "What is X?" close to texts about X
 # rather than to every other question.
 _EMBEDDING_STOPWORDS = frozenset(
-    "a an and are as at be by can do does for from how i in is it its me my of on or so than that the "
-    "their them then there these they this to was we what when where which who why will with you your".split()
+    ["a", "an", "and", "are", "as", "at", "be", "by", "can", "do", "does", "for", "from", "how", "i", "in", "is", "it", "its", "me", "my", "of", "on", "or", "so", "than", "that", "the", "their", "them", "then", "there", "these", "they", "this", "to", "was", "we", "what", "when", "where", "which", "who", "why", "will", "with", "you", "your"]
 )
 
 
@@ -612,7 +612,7 @@ def embedding_vector(text: str, dims: int) -> list[float]:
     counts: dict[str, float] = {}
     for w in words:
         counts["w:" + w] = counts.get("w:" + w, 0.0) + 1.0
-    for a, b in zip(words, words[1:]):
+    for a, b in zip(words, words[1:], strict=False):
         counts[f"b:{a} {b}"] = counts.get(f"b:{a} {b}", 0.0) + 1.0
     raw = [0.0] * dims
     for feat, n in counts.items():
@@ -1088,13 +1088,10 @@ def _dispatch(method: str, route: str, headers: Mapping[str, str], body: bytes, 
         if "malformed" in trig:
             return Reply(200, {"content-type": "application/json"}, b'{"id": "malformed", "object": ' + b"<<not json>>")
         return Reply(200, {"content-type": "application/json"}, _dumps(result).encode(), broken="broken" in trig)
-    if kind == "chat":
-        frames = [_sse(c) for c in result] + [_sse("[DONE]")]
-    else:
-        frames = [_sse(e, e["type"]) for e in result]
+    frames = [_sse(c) for c in result] + [_sse("[DONE]")] if kind == "chat" else [_sse(e, e["type"]) for e in result]
     if "malformed" in trig:
         bad = "data: {not valid json\n\n" if kind == "chat" else f"event: {result[1]['type']}\ndata: {{not valid json\n\n"
-        frames = frames[:1] + [bad.encode()] + frames[1:]
+        frames = [*frames[:1], bad.encode(), *frames[1:]]
     broken = "broken" in trig
     if broken:
         frames = frames[: max(1, cfg.broken_after_events)]

@@ -39,9 +39,9 @@ class RecordedRequest:
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
-    server: "_Server"
+    server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by default
+    def log_message(self, format: str, *args: Any) -> None:
         if self.server.owner.verbose:
             super().log_message(format, *args)
 
@@ -107,7 +107,7 @@ class _Server(ThreadingHTTPServer):
     block_on_close = False
     request_queue_size = 128
 
-    def __init__(self, addr: tuple[str, int], owner: "LocalLLMServer") -> None:
+    def __init__(self, addr: tuple[str, int], owner: LocalLLMServer) -> None:
         self.owner = owner
         self._conns: set[socket.socket] = set()
         self._conns_lock = threading.Lock()
@@ -179,7 +179,7 @@ class LocalLLMServer:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle ---------------------------------------------------------
-    def start(self) -> "LocalLLMServer":
+    def start(self) -> LocalLLMServer:
         if self._httpd is not None:
             return self
         self._stopping.clear()
@@ -203,7 +203,7 @@ class LocalLLMServer:
             self._thread.join(timeout=5)
             self._thread = None
 
-    def __enter__(self) -> "LocalLLMServer":
+    def __enter__(self) -> LocalLLMServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

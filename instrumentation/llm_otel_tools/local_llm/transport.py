@@ -21,14 +21,15 @@ read, and when the reply's configured delay (latency, or TTFT for streams;
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 
 from . import engine
 from .engine import LocalLLMConfig
 
-__all__ = ["LocalLLMTransport", "AsyncLocalLLMTransport", "make_transport_classes"]
+__all__ = ["AsyncLocalLLMTransport", "LocalLLMTransport", "make_transport_classes"]
 
 _BROKEN_MESSAGE = "peer closed connection without sending complete message body (incomplete chunked read)"
 
@@ -118,4 +119,4 @@ else:
     LocalLLMTransport2, AsyncLocalLLMTransport2 = make_transport_classes(_httpx2)
     LocalLLMTransport2.__name__ = LocalLLMTransport2.__qualname__ = "LocalLLMTransport2"
     AsyncLocalLLMTransport2.__name__ = AsyncLocalLLMTransport2.__qualname__ = "AsyncLocalLLMTransport2"
-    __all__ += ["LocalLLMTransport2", "AsyncLocalLLMTransport2"]
+    __all__ += ["AsyncLocalLLMTransport2", "LocalLLMTransport2"]

@@ -34,7 +34,7 @@ def _stack_url(key: str) -> str | None:
         from llm_otel_tools.stack import Stack
 
         status = Stack().status()
-    except Exception:  # noqa: BLE001 - no checkout, no state, unreadable state: fall through
+    except Exception:
         return None
     process = status.get("processes", {}).get(PROCESS[key]) or {}
     if not process.get("pid"):
@@ -56,7 +56,7 @@ def get_json(base: str, path: str, params: dict[str, Any] | None = None, *, back
         url += "?" + urllib.parse.urlencode(params)
     label = LABELS[backend]
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - user-given backend URL
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             body = resp.read()
     except urllib.error.HTTPError as exc:
         detail = exc.read().decode(errors="replace")[:500]

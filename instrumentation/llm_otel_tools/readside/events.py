@@ -17,9 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from llm_otel import _semconv as sc
+
 from llm_otel_tools.readside._otlp import attributes
 
-__all__ = ["Event", "read_events", "main"]
+__all__ = ["Event", "main", "read_events"]
 
 Event = dict[str, Any]
 """``{"name", "time_unix_nano", "trace_id", "span_id", "service", "attributes"}``."""

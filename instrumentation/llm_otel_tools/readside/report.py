@@ -74,18 +74,19 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from llm_otel import _semconv as sc
+
 from llm_otel_tools.readside._http import BackendError, default_url, get_json
 from llm_otel_tools.readside._otlp import prom_label, prom_metric
 from llm_otel_tools.readside.system import render_lines, slo_section, system_section
 
 __all__ = [
     "Prometheus",
-    "build_report",
     "bucket_quantile",
+    "build_report",
     "exact_increase",
     "main",
     "parse_duration",
@@ -254,7 +255,7 @@ def _model(labels: Mapping[str, str]) -> str:
 
 
 def _iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _stats(
@@ -484,7 +485,7 @@ def render_text(report: Mapping[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(COLUMNS))]
     lines = [_title(report)]
     for i, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths))).rstrip())
+        lines.append("  ".join(c.ljust(w) if j == 0 else c.rjust(w) for j, (c, w) in enumerate(zip(row, widths, strict=False))).rstrip())
         if i == 0 or i == len(rows) - 2:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines + _footer(report))

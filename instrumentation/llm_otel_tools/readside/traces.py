@@ -31,11 +31,12 @@ import re
 import sys
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timezone
+from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from llm_otel import _semconv as sc
+
 from llm_otel_tools.readside._http import BackendError, NotFound, default_url, get_json
 from llm_otel_tools.readside._otlp import attributes
 from llm_otel_tools.readside.report import parse_duration
@@ -88,7 +89,7 @@ def flatten(payload: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def _iso_ns(ns: int) -> str:
-    return datetime.fromtimestamp(ns / 1e9, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(ns / 1e9, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def build_tree(spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -280,7 +281,7 @@ def main_traces(argv: list[str] | None = None) -> int:
     ]
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
-        print("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        print("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=False)).rstrip())
     return 0
 
 

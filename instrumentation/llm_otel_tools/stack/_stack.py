@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Endpoints", "Stack", "StackError", "find_repo_root", "default_state_dir"]
+__all__ = ["Endpoints", "Stack", "StackError", "default_state_dir", "find_repo_root"]
 
 PROCESS_NAMES = ("jaeger", "alertmanager", "collector", "prometheus")
 
@@ -202,7 +202,7 @@ def choose_ports(requested: Mapping[str, int] | None = None, free: bool = False)
 
 def _http_ok(url: str, timeout: float = 1.0) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - local URLs only
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
             return 200 <= resp.status < 300
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -265,8 +265,7 @@ class Stack:
             raise StackError(f"{script} needs Go, which is not on PATH. {GO_HINT}")
         proc = subprocess.run(
             ["bash", str(self.repo / script)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            capture_output=True,
             text=True,
             check=False,
         )
@@ -523,7 +522,7 @@ class Stack:
         with open(log, "ab") as out:
             out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} start {' '.join(cmd)}\n".encode())
             out.flush()
-            proc = subprocess.Popen(  # noqa: S603 - our own module and arguments
+            proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=self.state_dir, env=dict(env), start_new_session=True,
             )
@@ -635,7 +634,7 @@ class Stack:
         with open(log, "ab") as out:
             out.write(f"\n=== {time.strftime('%Y-%m-%dT%H:%M:%S')} start {' '.join(cmd)}\n".encode())
             out.flush()
-            proc = subprocess.Popen(  # noqa: S603 - our own binaries and arguments
+            proc = subprocess.Popen(
                 cmd,
                 stdout=out,
                 stderr=subprocess.STDOUT,

@@ -11,9 +11,9 @@ if len(sys.argv) > 1 and sys.argv[1] == "configure":
     print("IMPORTED", sorted(m for m in ("langchain_core", "llama_index.core", "agents") if m in sys.modules),
           file=sys.stderr)
 
-from langchain_core.tools import tool  # noqa: E402
-from langchain_openai import ChatOpenAI  # noqa: E402
-from langgraph.prebuilt import create_react_agent  # noqa: E402
+from langchain_core.tools import tool
+from langchain_openai import ChatOpenAI
+from langgraph.prebuilt import create_react_agent
 
 
 @tool

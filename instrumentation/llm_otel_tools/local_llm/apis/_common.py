@@ -161,7 +161,7 @@ def respond(api: Api, headers: Mapping[str, str], cfg: LocalLLMConfig, triggers:
         return Reply(200, {"content-type": JSON}, body, broken=broken, **times)
     frames = [api.frame(item) for item in result]
     if "malformed" in triggers:
-        frames = frames[:1] + [api.bad_frame] + frames[1:]
+        frames = [*frames[:1], api.bad_frame, *frames[1:]]
     if broken:
         frames = frames[: max(1, cfg.broken_after_events)]
     return Reply(200, {"content-type": api.stream_type, "cache-control": "no-cache"}, events=frames, broken=broken, **times)

@@ -125,7 +125,7 @@ def _rerank(req: Mapping[str, Any], body_hash: str) -> dict[str, Any]:
     if not query or not docs:
         raise _common.ApiError(400, "invalid request: query and documents are required")
     q = engine.embedding_vector(query, _EMBED_DIMS)
-    scores = [sum(a * b for a, b in zip(q, engine.embedding_vector(d, _EMBED_DIMS))) for d in docs]
+    scores = [sum(a * b for a, b in zip(q, engine.embedding_vector(d, _EMBED_DIMS), strict=False)) for d in docs]
     ranked = sorted(range(len(docs)), key=lambda i: (-scores[i], i))[: int(req.get("top_n") or len(docs))]
     return {"id": "rerank-" + body_hash[:24], "results": [{"index": i, "relevance_score": round((scores[i] + 1) / 2, 6)} for i in ranked],
             "meta": _meta(search_units=1)}

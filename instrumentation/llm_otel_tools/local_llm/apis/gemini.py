@@ -155,7 +155,7 @@ def _embed(req: Mapping[str, Any], action: str) -> dict[str, Any]:
     vectors = [engine.embedding_vector(t, int(d or _EMBED_DIMS)) for t, d in texts]
     if action == "predict":
         return {"predictions": [{"embeddings": {"values": v, "statistics": {"token_count": engine.count_tokens(t), "truncated": False}}}
-                                for v, (t, _) in zip(vectors, texts)],
+                                for v, (t, _) in zip(vectors, texts, strict=False)],
                 "metadata": {"billableCharacterCount": sum(len(t) for t, _ in texts)}}
     if action == "embedContent":
         return {"embedding": {"values": vectors[0]}, "usageMetadata": {"promptTokenCount": _common.embed_tokens([texts[0][0]])}}
