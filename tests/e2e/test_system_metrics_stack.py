@@ -7,7 +7,7 @@ With the stack up (fast variant: 1s scrape/evaluation, 2s hostmetrics interval, 
   under the names its exporter derives from the semconv names;
 - calls that all fail make LLMErrorBudgetFastBurn fire for that service and model, delivered to the webhook;
 - `llm-otel report` shows the host, the replayed GPUs and the burning SLO.
-Run: pytest -m stack tests/e2e/test_system_metrics.py
+Run: pytest -m stack tests/e2e/test_system_metrics_stack.py
 """
 
 from __future__ import annotations
