@@ -440,7 +440,16 @@ def run_traffic(
     console: Any = None,
 ) -> TrafficSummary:
     """Send the seeded mix to the service at ``base_url``; show progress, print and return the summary."""
-    summary = asyncio.run(arun_traffic(base_url, requests, concurrency, seed, timeout=timeout, progress=progress, console=console))
+    coro = arun_traffic(base_url, requests, concurrency, seed, timeout=timeout, progress=progress, console=console)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # the usual case: no loop in this thread
+        summary = asyncio.run(coro)
+    else:  # called from inside a running loop (a notebook, Playwright's sync API): run on a thread of its own
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(1, thread_name_prefix="llm-otel-traffic") as pool:
+            summary = pool.submit(asyncio.run, coro).result()
     if show_summary:
         summary.render(console)
     return summary
