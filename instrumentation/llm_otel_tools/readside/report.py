@@ -305,9 +305,10 @@ def build_report(
     end = time.time() if end is None else end
     start = end - seconds
     svc = service_matcher(service)
+    model_calls = f'{prom_label(sc.GEN_AI_OPERATION_NAME)}!="{sc.OP_RETRIEVAL}"'  # retrievals share the instrument
     selectors = {
-        "calls": _selector(f"{DURATION}_count", svc),
-        "latency": _selector(f"{DURATION}_bucket", svc),
+        "calls": _selector(f"{DURATION}_count", svc, model_calls),
+        "latency": _selector(f"{DURATION}_bucket", svc, model_calls),
         "ttfc": _selector(f"{TTFC}_bucket", svc),
         "tokens": _selector(TOKENS, svc),
         "cost": _selector(COST, svc),
