@@ -37,7 +37,9 @@ class DemoRun:
     started: float
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in this thread while
+# it is open, which would break every async test collected after this suite.
+@pytest.fixture(scope="module")
 def demo(browser: Any, pipeline: Pipeline) -> Iterator[DemoRun]:  # noqa: F811 - the imported session fixture
     """Demo traffic through the demo service (content capture on, as a developer would look at it).
 
@@ -57,7 +59,7 @@ def demo(browser: Any, pipeline: Pipeline) -> Iterator[DemoRun]:  # noqa: F811 -
         pipeline.stack.stop(name)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"Chromium not found at {CHROMIUM}: install it with `sudo apt-get install chromium` "
