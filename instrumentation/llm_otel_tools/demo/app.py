@@ -418,10 +418,11 @@ def create_app(
     @app.post("/graph")
     async def graph(body: AgentRequest, request: Request) -> Any:
         from llm_otel_tools.demo import graph as demo_graph
+        from llm_otel_tools.demo.tools import ProductCatalog, make_tools
 
-        if not graphs:
+        if not graphs:  # the same tools as /agent, run in process by LangGraph (its own tool node)
             graphs["agent"] = demo_graph.build_graph(
-                service.tools, model=settings.model, base_url=settings.openai_base_url,
+                make_tools(ProductCatalog()), model=settings.model, base_url=settings.openai_base_url,
                 api_key=settings.openai_api_key or "sk-not-set", max_retries=settings.max_retries,
                 timeout_s=settings.timeout_s, system_prompt=AGENT_SYSTEM_PROMPT)
         try:

@@ -9,6 +9,7 @@ calls inside the model runs merge into those ``chat`` spans (no duplicates).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from langchain_core.tools import StructuredTool, ToolException
@@ -22,14 +23,14 @@ _TOOL_ERRORS = (ToolError, TypeError)
 
 
 def _langchain_tool(tool: Tool) -> StructuredTool:
+    @functools.wraps(tool.function)  # its signature is the tool's input schema (as the MCP server derives it)
     def run(**arguments: Any) -> str:
         try:
             return tool.function(**arguments)
         except _TOOL_ERRORS as exc:  # the model gets the message, the span the error
             raise ToolException(f"error: {exc}") from exc
 
-    return StructuredTool.from_function(run, name=tool.name, description=tool.description,
-                                        args_schema=tool.parameters, handle_tool_error=True)
+    return StructuredTool.from_function(run, name=tool.name, description=tool.description, handle_tool_error=True)
 
 
 def build_graph(tools: dict[str, Tool], *, model: str, base_url: str | None, api_key: str, max_retries: int,
