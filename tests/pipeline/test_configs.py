@@ -114,15 +114,20 @@ def test_collector_validate_with_content_drop_switch(collector_binary: str, monk
     run(collector_binary, "validate", "--config=otel-collector-config.yaml")
 
 
-def test_manifest_builds_exactly_the_components_the_config_uses(collector_binary: str):
+def test_manifest_builds_exactly_the_components_the_configs_use(collector_binary: str):
+    """The manifest builds what the shipped Collector configs use: the single-Collector pipeline plus the
+    two-tier and Kafka configs under collector/ (every YAML there but the manifest itself)."""
     components = run(collector_binary, "components").stdout
     built = set(re.findall(r"(?m)^\s+- name: (\S+)", components))
-    config = (REPO / "otel-collector-config.yaml").read_text()
-    sections = re.split(r"(?m)^(receivers|processors|exporters|connectors|extensions|service):\s*$", config)
+    configs = [REPO / "otel-collector-config.yaml"] + sorted(
+        p for p in (REPO / "collector").glob("*.yaml") if p.name != "manifest.yaml"
+    )
     used = set()
-    for kind, body in zip(sections[1::2], sections[2::2], strict=False):
-        if kind != "service":
-            used |= {m.split("/")[0] for m in re.findall(r"(?m)^  ([a-z_]+(?:/[\w-]+)?):", body)}
+    for path in configs:
+        sections = re.split(r"(?m)^(receivers|processors|exporters|connectors|extensions|service):\s*$", path.read_text())
+        for kind, body in zip(sections[1::2], sections[2::2], strict=False):
+            if kind != "service":
+                used |= {m.split("/")[0] for m in re.findall(r"(?m)^  ([a-z_]+(?:/[\w-]+)?):", body)}
     assert used == built, f"built but unused: {built - used}; used but not built: {used - built}"
 
 
