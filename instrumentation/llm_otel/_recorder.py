@@ -376,7 +376,7 @@ def start_tool(inv: ToolInvocation) -> SpanStart:
             inv.agent_name = agent.name  # type: ignore[attr-defined]
     if inv.agent_name:
         attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name
-    return f"{sc.OP_EXECUTE_TOOL} {inv.name}", _INTERNAL, attributes
+    return f"{sc.OP_EXECUTE_TOOL} {inv.name}", inv.kind, attributes
 
 
 def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
