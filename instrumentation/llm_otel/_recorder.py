@@ -25,6 +25,7 @@ from llm_otel._safety import report
 
 if TYPE_CHECKING:  # the invocation modules import this one: types only, no import cycle
     from llm_otel._agent import AgentInvocation, WorkflowInvocation
+    from llm_otel._db import DbInvocation
     from llm_otel._invocation import Invocation
     from llm_otel._llm import LLMInvocation
     from llm_otel._retrieval import RetrievalInvocation
@@ -455,3 +456,26 @@ def start_workflow(inv: WorkflowInvocation) -> SpanStart:
         attributes[sc.GEN_AI_CONVERSATION_ID] = inv.conversation_id
     return f"{sc.OP_INVOKE_WORKFLOW} {inv.name}", _INTERNAL, attributes
 
+
+# -- database client operations (vector-store writes; issue 12) -------------------------------------
+
+
+def _db_attributes(inv: DbInvocation) -> dict[str, Any]:
+    attributes: dict[str, Any] = {sc.DB_SYSTEM_NAME: inv.system, sc.DB_OPERATION_NAME: inv.operation}
+    if inv.collection:
+        attributes[sc.DB_COLLECTION_NAME] = inv.collection
+    return attributes
+
+
+def start_db(inv: DbInvocation) -> SpanStart:
+    name = f"{inv.operation} {inv.collection}" if inv.collection else inv.operation
+    return name, _CLIENT, _db_attributes(inv)
+
+
+def finish_db(inv: DbInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
+    metric_attributes = _db_attributes(inv)
+    if error_type:
+        metric_attributes[sc.ERROR_TYPE] = error_type
+    tel[sc.METRIC_DB_CLIENT_OPERATION_DURATION].record(duration, metric_attributes, context=inv._context)
+    if inv.attributes and span.is_recording():
+        span.set_attributes(inv.attributes)

@@ -15,9 +15,9 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
+import llm_otel
 from opentelemetry.trace import SpanKind
 
-import llm_otel
 from llm_otel_tools.demo.tool_server import SERVICE_NAME as TOOLS_SERVICE_NAME
 
 
