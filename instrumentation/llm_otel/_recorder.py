@@ -180,6 +180,16 @@ def start_llm(inv: LLMInvocation) -> SpanStart:
     return (f"{operation} {model}" if model else operation), _CLIENT, attributes
 
 
+def _late_request_attributes(inv: LLMInvocation, span: Span, out: dict[str, Any]) -> None:
+    """Request fields set after the span started (merged by the duplicate guard, or set by a framework
+    once it knew them): the span gets them at the end, and its name the model it learnt."""
+    inv._copy_start_attributes(out)
+    if inv.model:
+        out[sc.GEN_AI_REQUEST_MODEL] = inv.model
+        if getattr(span, "name", None) == inv.operation and span.is_recording():
+            span.update_name(f"{inv.operation} {inv.model}")
+
+
 def inference_base_attributes(inv: LLMInvocation) -> dict[str, Any]:
     """Operation, provider and model: what every metric point about an inference carries."""
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
@@ -236,6 +246,7 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
         tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes, context=ctx)
 
     end: dict[str, Any] = {}
+    _late_request_attributes(inv, span, end)
     inv._copy_end_attributes(end)
     if inv._chunks and inv._first_chunk is not None:
         end[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
