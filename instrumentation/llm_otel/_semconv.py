@@ -398,6 +398,8 @@ METRIC_DB_CLIENT_OPERATION_DURATION: Final = HistogramMetric(
     "db.client.operation.duration", "s", "Duration of database client operations.",
     DB_METRIC_ATTRIBUTES, DB_DURATION_BUCKETS,
 )
+# error.type of a guardrail span whose tripwire triggered (the run stops with the SDK's *TripwireTriggered)
+ERROR_TYPE_GUARDRAIL_TRIPWIRE: Final = "guardrail_tripwire_triggered"
 
 # -- keep these two last: every block above may declare metric rows --
 METRICS: Final[tuple[Metric, ...]] = tuple(v for v in list(globals().values()) if isinstance(v, Metric))
