@@ -66,7 +66,7 @@ def test_graph_trace_shows_the_agent_its_tools_and_each_model_call_once(demo):
     assert len(chats) == model_calls  # no duplicate: LangChain's model run and the SDK call are one span
     for span in chats:
         assert chain(span) == ["invoke_agent demo-graph", "POST /graph"]
-        assert span["attrs"][sc.GEN_AI_USAGE_INPUT_TOKENS] > 0 and span["attrs"][sc.GEN_AI_RESPONSE_MODEL]
+        assert int(span["attrs"][sc.GEN_AI_USAGE_INPUT_TOKENS]) > 0 and span["attrs"][sc.GEN_AI_RESPONSE_MODEL]
     tools = sorted((s for s in spans if s["name"].startswith("execute_tool ")), key=lambda s: s["name"])
     assert [s["name"] for s in tools] == ["execute_tool calculator", "execute_tool lookup_price"]
     for span in tools:
