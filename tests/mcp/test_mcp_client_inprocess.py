@@ -106,3 +106,31 @@ async def test_a_tool_that_calls_another_mcp_tool_gets_a_child_client_span(mcp_c
     assert all(s.kind == SpanKind.CLIENT for s in inner) and outer.kind == SpanKind.INTERNAL
     assert sc.MCP_METHOD_NAME not in outer.attributes
     assert _tool_points(mcp_capture, "add") == (2, 2)
+
+
+async def test_a_langchain_tool_that_calls_the_mcp_tool_is_one_span(mcp_capture):
+    """A framework's tool run wrapping the MCP call (as langchain-mcp-adapters does): the framework's
+    execute_tool span (with the model's call id) carries the MCP attributes; no second span."""
+    from langchain_core.tools import StructuredTool
+    from llm_otel.instrumentors.langchain import LangChainInstrumentor
+
+    instrumentor = LangChainInstrumentor()
+    instrumentor.instrument()
+    try:
+        async with _session() as session:
+
+            async def add(a: int, b: int) -> str:
+                """Add two integers on the MCP server."""
+                result = await session.call_tool("add", {"a": a, "b": b})
+                return result.content[0].text
+
+            tool = StructuredTool.from_function(coroutine=add, name="add", description="Add two integers.")
+            call = {"name": "add", "args": {"a": 4, "b": 5}, "id": "call_lc1", "type": "tool_call"}
+            message = await tool.ainvoke(call)
+    finally:
+        instrumentor.uninstrument()
+    assert message.content == "9"
+    [span] = [s for s in mcp_capture.spans if s.name.startswith(sc.OP_EXECUTE_TOOL)]
+    assert span.attributes[sc.GEN_AI_TOOL_CALL_ID] == "call_lc1"
+    assert span.attributes[sc.MCP_METHOD_NAME] == sc.MCP_TOOLS_CALL and span.attributes[sc.JSONRPC_REQUEST_ID]
+    assert _tool_points(mcp_capture, "add") == (1, 1)
