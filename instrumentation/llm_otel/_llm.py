@@ -190,7 +190,10 @@ def open_llm_invocation() -> LLMInvocation | None:
 
 
 def merge_request(outer: LLMInvocation, inner: LLMInvocation) -> None:
-    """The duplicate guard's merge: the open invocation learns what it does not know yet."""
+    """The duplicate guard's merge: the open invocation learns what it does not know yet (the model
+    included). Request fields learnt after its span started reach the span when it finishes."""
+    if outer.model is None and inner.model is not None:
+        outer.model = inner.model
     for name in MERGED_FIELDS:
         if getattr(outer, name) is None:
             value = getattr(inner, name)

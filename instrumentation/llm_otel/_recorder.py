@@ -25,6 +25,7 @@ from llm_otel._safety import report
 
 if TYPE_CHECKING:  # the invocation modules import this one: types only, no import cycle
     from llm_otel._agent import AgentInvocation, WorkflowInvocation
+    from llm_otel._db import DbInvocation
     from llm_otel._invocation import Invocation
     from llm_otel._llm import LLMInvocation
     from llm_otel._retrieval import RetrievalInvocation
@@ -179,6 +180,16 @@ def start_llm(inv: LLMInvocation) -> SpanStart:
     return (f"{operation} {model}" if model else operation), _CLIENT, attributes
 
 
+def _late_request_attributes(inv: LLMInvocation, span: Span, out: dict[str, Any]) -> None:
+    """Request fields set after the span started (merged by the duplicate guard, or set by a framework
+    once it knew them): the span gets them at the end, and its name the model it learnt."""
+    inv._copy_start_attributes(out)
+    if inv.model:
+        out[sc.GEN_AI_REQUEST_MODEL] = inv.model
+        if getattr(span, "name", None) == inv.operation and span.is_recording():
+            span.update_name(f"{inv.operation} {inv.model}")
+
+
 def inference_base_attributes(inv: LLMInvocation) -> dict[str, Any]:
     """Operation, provider and model: what every metric point about an inference carries."""
     attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
@@ -235,6 +246,7 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
         tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes, context=ctx)
 
     end: dict[str, Any] = {}
+    _late_request_attributes(inv, span, end)
     inv._copy_end_attributes(end)
     if inv._chunks and inv._first_chunk is not None:
         end[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
@@ -376,7 +388,7 @@ def start_tool(inv: ToolInvocation) -> SpanStart:
             inv.agent_name = agent.name  # type: ignore[attr-defined]
     if inv.agent_name:
         attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name
-    return f"{sc.OP_EXECUTE_TOOL} {inv.name}", _INTERNAL, attributes
+    return f"{sc.OP_EXECUTE_TOOL} {inv.name}", inv.kind, attributes
 
 
 def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
@@ -455,3 +467,26 @@ def start_workflow(inv: WorkflowInvocation) -> SpanStart:
         attributes[sc.GEN_AI_CONVERSATION_ID] = inv.conversation_id
     return f"{sc.OP_INVOKE_WORKFLOW} {inv.name}", _INTERNAL, attributes
 
+
+# -- database client operations (vector-store writes; issue 12) -------------------------------------
+
+
+def _db_attributes(inv: DbInvocation) -> dict[str, Any]:
+    attributes: dict[str, Any] = {sc.DB_SYSTEM_NAME: inv.system, sc.DB_OPERATION_NAME: inv.operation}
+    if inv.collection:
+        attributes[sc.DB_COLLECTION_NAME] = inv.collection
+    return attributes
+
+
+def start_db(inv: DbInvocation) -> SpanStart:
+    name = f"{inv.operation} {inv.collection}" if inv.collection else inv.operation
+    return name, _CLIENT, _db_attributes(inv)
+
+
+def finish_db(inv: DbInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
+    metric_attributes = _db_attributes(inv)
+    if error_type:
+        metric_attributes[sc.ERROR_TYPE] = error_type
+    tel[sc.METRIC_DB_CLIENT_OPERATION_DURATION].record(duration, metric_attributes, context=inv._context)
+    if inv.attributes and span.is_recording():
+        span.set_attributes(inv.attributes)

@@ -275,11 +275,8 @@ METRIC_CONTENT_TRUNCATED: Final = CounterMetric(
     frozenset({LLM_OTEL_CONTENT_ATTRIBUTE}),
 )
 
-METRICS: Final[tuple[Metric, ...]] = tuple(v for v in list(globals().values()) if isinstance(v, Metric))
-"""Every instrument llm_otel creates, in declaration order."""
-
-# The only attributes a metric point may carry: the union of the declarations above.
-METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset().union(*(m.attributes for m in METRICS))
+# METRICS and METRIC_ATTRIBUTE_ALLOWLIST are computed at the very end of this file, so a block appended
+# below may declare metric rows too.
 
 # -- system, GPU and self-hosted model metrics (issue 17) --
 # OTel hardware conventions for GPUs (semconv hardware/gpu, development status).
@@ -346,10 +343,6 @@ MCP_PROMPTS_GET: Final = "prompts/get"
 
 # The buckets the MCP conventions advise for their four duration histograms (seconds).
 MCP_DURATION_BUCKETS: Final = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
-METRIC_MCP_CLIENT_OPERATION_DURATION: Final = "mcp.client.operation.duration"
-METRIC_MCP_SERVER_OPERATION_DURATION: Final = "mcp.server.operation.duration"
-METRIC_MCP_CLIENT_SESSION_DURATION: Final = "mcp.client.session.duration"
-METRIC_MCP_SERVER_SESSION_DURATION: Final = "mcp.server.session.duration"
 
 # What an MCP metric point may carry (no session id, request id or resource URI: span-only).
 MCP_METRIC_ATTRIBUTES: Final = frozenset(
@@ -374,3 +367,43 @@ LLM_OTEL_HANDOFF_TO_AGENT: Final = "llm_otel.handoff.to_agent"
 LLM_OTEL_GUARDRAIL_TRIGGERED: Final = "llm_otel.guardrail.triggered"
 TOOL_TYPE_FUNCTION: Final = "function"
 TOOL_TYPE_EXTENSION: Final = "extension"
+
+# -- MCP metrics, database writes (issues 12/13 gaps, helper agents) --
+# The MCP metrics as METRICS rows (built by _telemetry with every other instrument).
+METRIC_MCP_CLIENT_OPERATION_DURATION: Final = HistogramMetric(
+    "mcp.client.operation.duration", "s",
+    "The duration of the MCP request or notification as observed on the sender.",
+    MCP_METRIC_ATTRIBUTES, MCP_DURATION_BUCKETS,
+)
+METRIC_MCP_SERVER_OPERATION_DURATION: Final = HistogramMetric(
+    "mcp.server.operation.duration", "s",
+    "MCP request or notification duration as observed on the receiver.",
+    MCP_METRIC_ATTRIBUTES, MCP_DURATION_BUCKETS,
+)
+METRIC_MCP_CLIENT_SESSION_DURATION: Final = HistogramMetric(
+    "mcp.client.session.duration", "s", "The duration of the MCP session as observed on the MCP client.",
+    MCP_METRIC_ATTRIBUTES, MCP_DURATION_BUCKETS,
+)
+METRIC_MCP_SERVER_SESSION_DURATION: Final = HistogramMetric(
+    "mcp.server.session.duration", "s", "The duration of the MCP session as observed on the MCP server.",
+    MCP_METRIC_ATTRIBUTES, MCP_DURATION_BUCKETS,
+)
+# Database client operations (vector-store writes): the database conventions' duration histogram.
+DB_METRIC_ATTRIBUTES: Final = frozenset(
+    {DB_SYSTEM_NAME, DB_COLLECTION_NAME, DB_OPERATION_NAME, ERROR_TYPE, SERVER_ADDRESS, SERVER_PORT}
+)
+# the database conventions' advisory buckets (seconds)
+DB_DURATION_BUCKETS: Final = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10)
+METRIC_DB_CLIENT_OPERATION_DURATION: Final = HistogramMetric(
+    "db.client.operation.duration", "s", "Duration of database client operations.",
+    DB_METRIC_ATTRIBUTES, DB_DURATION_BUCKETS,
+)
+# error.type of a guardrail span whose tripwire triggered (the run stops with the SDK's *TripwireTriggered)
+ERROR_TYPE_GUARDRAIL_TRIPWIRE: Final = "guardrail_tripwire_triggered"
+
+# -- keep these two last: every block above may declare metric rows --
+METRICS: Final[tuple[Metric, ...]] = tuple(v for v in list(globals().values()) if isinstance(v, Metric))
+"""Every instrument llm_otel creates, in declaration order."""
+
+# The only attributes a metric point may carry: the union of the declarations above.
+METRIC_ATTRIBUTE_ALLOWLIST: Final = frozenset().union(*(m.attributes for m in METRICS))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+from opentelemetry.trace import SpanKind
+
 from llm_otel import _recorder
 from llm_otel._invocation import Invocation
 
@@ -16,8 +18,8 @@ class ToolInvocation(Invocation):
     ... def calculator(expression: str) -> float: ...
     """
 
-    __slots__ = ("name", "call_id", "description", "type", "agent_name", "arguments", "result")
-    _request_fields = ("name", "call_id", "description", "type", "agent_name")
+    __slots__ = ("name", "call_id", "description", "type", "agent_name", "kind", "arguments", "result")
+    _request_fields = ("name", "call_id", "description", "type", "agent_name", "kind")
     _span_start = _recorder.start_tool
     _span_end = _recorder.finish_tool
 
@@ -28,6 +30,7 @@ class ToolInvocation(Invocation):
         description: str | None = None,
         type: str = "function",
         agent_name: str | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
     ) -> None:
         super().__init__()
         self.name = name
@@ -36,6 +39,8 @@ class ToolInvocation(Invocation):
         self.type = type
         self.agent_name = agent_name
         """The agent that called the tool; defaults to the innermost open ``llm_otel.agent``."""
+        self.kind = kind
+        """The span kind: INTERNAL for a tool run in process, CLIENT for one called on a remote server (MCP)."""
         self._init_response_fields()
 
     def _init_response_fields(self) -> None:

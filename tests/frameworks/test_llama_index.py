@@ -95,3 +95,47 @@ def test_uninstrument_removes_both_handlers(with_openai, engine):
     with_openai.clear()
     engine.query("What is the capital of France?")
     assert sorted(s.name for s in with_openai.spans) == ["chat gpt-4o-mini", "embeddings text-embedding-3-small"]
+
+
+# -- agents ----------------------------------------------------------------------------------------
+
+
+def get_weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
+def get_time(city: str) -> str:
+    """The local time in a city."""
+    return f"10:00 in {city}"
+
+
+@pytest.fixture
+def travel_agent(llm_server):
+    from llama_index.core.agent.workflow import FunctionAgent
+    from llama_index.core.tools import FunctionTool
+
+    llm = OpenAI(model="gpt-4o-mini", api_base=llm_server.openai_base_url, api_key="sk-test", max_retries=0)
+    tools = [FunctionTool.from_defaults(fn) for fn in (get_weather, get_time)]
+    return FunctionAgent(name="travel", description="answers travellers", tools=tools, llm=llm,
+                         system_prompt="Use the tools.")
+
+
+async def test_function_agent_is_an_agent_with_its_model_calls_and_tools(travel_agent, li, tree):
+    response = await travel_agent.run(user_msg="What are the weather and time in Paris?")
+    assert "sunny in Paris" in str(response) and "10:00 in Paris" in str(response)
+    agent = "invoke_agent travel"
+    spans = tree()
+    assert spans[0] == (agent, [])
+    chats = [s for s in spans if s[0] == "chat gpt-4o-mini"]
+    assert len(chats) == 2 and all(chain == [agent] for _, chain in chats)  # one span per model call
+    tools = sorted(s for s in spans if s[0].startswith("execute_tool "))
+    assert tools == [("execute_tool get_time", [agent]), ("execute_tool get_weather", [agent])]
+    assert len(spans) == 5
+    span = li.span(agent)
+    assert span.attributes[sc.GEN_AI_AGENT_NAME] == "travel"
+    assert span.attributes[sc.GEN_AI_AGENT_DESCRIPTION] == "answers travellers"
+    assert li.metric_point(sc.METRIC_AGENT_TOOL_CALLS, {sc.GEN_AI_AGENT_NAME: "travel"}).value == 2
+    assert li.metric_point(sc.METRIC_AGENT_INFERENCE_CALLS, {sc.GEN_AI_AGENT_NAME: "travel"}).value == 2
+    weather = li.span("execute_tool get_weather")
+    assert weather.attributes[sc.GEN_AI_TOOL_DESCRIPTION].startswith("get_weather")

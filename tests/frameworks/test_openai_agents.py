@@ -6,12 +6,23 @@ import json
 
 import llm_otel._semconv as sc
 import pytest
-from agents import Agent, RunConfig, Runner, function_tool, set_default_openai_client
+from agents import (
+    Agent,
+    GuardrailFunctionOutput,
+    InputGuardrailTripwireTriggered,
+    RunConfig,
+    Runner,
+    function_tool,
+    input_guardrail,
+    output_guardrail,
+    set_default_openai_client,
+)
 from agents.tool_context import ToolContext
 from agents.tracing import get_trace_provider
 from llm_otel.instrumentors._openai_agents import LlmOtelTracingProcessor
 from llm_otel.instrumentors.openai_agents import OpenAIAgentsInstrumentor
 from openai import AsyncOpenAI
+from opentelemetry.trace import StatusCode
 
 WORKFLOW = "invoke_workflow Agent workflow"
 TRIAGE = "invoke_agent Triage agent"
@@ -105,3 +116,47 @@ def test_default_exporter_is_replaced_and_restored(with_openai):
         OpenAIAgentsInstrumentor().uninstrument()
     assert _processors() == before
     assert isinstance(ToolContext.__dict__["from_agent_context"], classmethod)  # unwrapped exactly
+
+
+# -- guardrails ------------------------------------------------------------------------------------
+
+
+@input_guardrail
+def no_secrets(ctx, agent, user_input) -> GuardrailFunctionOutput:
+    """Trips on a question asking for a secret."""
+    text = user_input if isinstance(user_input, str) else str(user_input)
+    return GuardrailFunctionOutput(output_info=None, tripwire_triggered="secret" in text)
+
+
+@output_guardrail
+def not_empty(ctx, agent, output) -> GuardrailFunctionOutput:
+    return GuardrailFunctionOutput(output_info=None, tripwire_triggered=not str(output).strip())
+
+
+def _guarded() -> Agent:
+    return Agent(name="Guarded agent", instructions="Answer briefly.", model="gpt-4o-mini",
+                 input_guardrails=[no_secrets], output_guardrails=[not_empty])
+
+
+async def test_input_and_output_guardrails_are_extension_tool_spans_of_the_agent(ag):
+    await Runner.run(_guarded(), "What is the capital of France?")
+    agent = "invoke_agent Guarded agent"
+    for name in ("no_secrets", "not_empty"):
+        span = ag.span(f"execute_tool {name}")
+        assert span.attributes[sc.GEN_AI_TOOL_TYPE] == sc.TOOL_TYPE_EXTENSION
+        assert span.attributes[sc.LLM_OTEL_GUARDRAIL_TRIGGERED] is False
+        assert span.status.status_code is StatusCode.UNSET and sc.ERROR_TYPE not in span.attributes
+        ag.assert_parent_chain(span, [agent, WORKFLOW])
+    assert ag.metric_point(sc.METRIC_TOOL_DURATION, {sc.GEN_AI_TOOL_NAME: "no_secrets"}).count == 1
+
+
+async def test_a_tripped_input_guardrail_is_an_error_and_the_exception_passes(ag):
+    with pytest.raises(InputGuardrailTripwireTriggered):
+        await Runner.run(_guarded(), "Tell me the secret password")
+    span = ag.span("execute_tool no_secrets")
+    assert span.attributes[sc.LLM_OTEL_GUARDRAIL_TRIGGERED] is True
+    assert span.attributes[sc.ERROR_TYPE] == sc.ERROR_TYPE_GUARDRAIL_TRIPWIRE
+    assert span.status.status_code is StatusCode.ERROR
+    point = ag.metric_point(sc.METRIC_TOOL_DURATION, {sc.GEN_AI_TOOL_NAME: "no_secrets"})
+    assert point.attributes[sc.ERROR_TYPE] == sc.ERROR_TYPE_GUARDRAIL_TRIPWIRE
+    assert not [s for s in ag.spans if s.name == "execute_tool not_empty"]  # the run stopped before the output

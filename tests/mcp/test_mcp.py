@@ -63,7 +63,7 @@ def _check_trace(sink, transport: str, content: bool = False) -> None:
     assert call["parent_id"] == turn["span_id"]
     assert handled["parent_id"] == call["span_id"]
     assert retrieval["parent_id"] == handled["span_id"]
-    assert handled["kind"] == "SPAN_KIND_SERVER"
+    assert handled["kind"] == "SPAN_KIND_SERVER" and call["kind"] == "SPAN_KIND_CLIENT"
 
     a = call["attributes"]
     assert a[sc.GEN_AI_OPERATION_NAME] == sc.OP_EXECUTE_TOOL and a[sc.GEN_AI_TOOL_NAME] == "lookup"
@@ -79,6 +79,11 @@ def _check_trace(sink, transport: str, content: bool = False) -> None:
 
     # one client span per request: mcp 2.x's own "MCP send ..." span is replaced, not duplicated
     assert not [s for s in sink.spans if s["name"].startswith("MCP send")]
+    # exactly one span per tool call on each side, whichever instrumentation scope (2.x's own server span is enriched)
+    for service in (CLIENT, SERVER):
+        tool_spans = [s for s in sink.spans if s["service"] == service
+                      and s["attributes"].get(sc.MCP_METHOD_NAME) == sc.MCP_TOOLS_CALL]
+        assert sorted(s["attributes"][sc.GEN_AI_TOOL_NAME] for s in tool_spans) == ["add", "divide", "lookup"], service
     for method, name in ((sc.MCP_INITIALIZE, "initialize"), (sc.MCP_TOOLS_LIST, "tools/list"),
                          (sc.MCP_RESOURCES_READ, "resources/read"), (sc.MCP_PROMPTS_GET, "prompts/get summarize")):
         client_span = sink.span(name, CLIENT)

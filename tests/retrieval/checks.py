@@ -61,6 +61,17 @@ def assert_write(span: Any, *, system: str, operation: str, collection: str) -> 
     }
 
 
+def assert_write_durations(capture: Any, *, system: str, collection: str, operations: dict[str, int],
+                           error_type: str | None = None) -> None:
+    """Each write operation's points on the database conventions' duration instrument (no GenAI one)."""
+    for operation, count in operations.items():
+        where = {sc.DB_SYSTEM_NAME: system, sc.DB_OPERATION_NAME: operation, sc.DB_COLLECTION_NAME: collection}
+        point = capture.metric_point(sc.METRIC_DB_CLIENT_OPERATION_DURATION, where)
+        expected = {**where, sc.ERROR_TYPE: error_type} if error_type else where
+        assert point.attributes == expected and point.count == count and point.unit == "s"
+        assert point.explicit_bounds == sc.DB_DURATION_BUCKETS
+
+
 def documents(span: Any) -> list[dict[str, Any]]:
     return json.loads(span.attributes[sc.GEN_AI_RETRIEVAL_DOCUMENTS])
 

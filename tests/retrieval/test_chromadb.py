@@ -16,6 +16,7 @@ from tests.retrieval.checks import (
     assert_metrics,
     assert_retrieval,
     assert_write,
+    assert_write_durations,
     documents,
     instrumenting,
 )
@@ -124,6 +125,9 @@ def test_writes_are_database_client_spans(client, instrumented):
         assert_write(span, system=sc.DB_SYSTEM_CHROMA, operation=operation, collection="notes")
         instrumented.assert_parent_chain(span, ["invoke_workflow index"])
     assert instrumented.spans_by_operation(sc.OP_RETRIEVAL) == []  # a write is not a retrieval
+    assert_write_durations(instrumented, system=sc.DB_SYSTEM_CHROMA, collection="notes",
+                           operations={"add": 1, "upsert": 1, "update": 1, "delete": 1})
+    assert instrumented.metric_points(sc.METRIC_OPERATION_DURATION) == []  # not a GenAI operation
     assert collection.count() == 1
 
 
@@ -138,6 +142,8 @@ def test_a_failing_write_is_an_error_span(collection, instrumented):
     with pytest.raises(Exception) as caught:
         collection.add(ids=["x"], embeddings=[[1.0, 2.0]])  # wrong dimension
     assert_failed(instrumented.span("add docs"), caught.value)
+    assert_write_durations(instrumented, system=sc.DB_SYSTEM_CHROMA, collection="docs", operations={"add": 1},
+                           error_type=type(caught.value).__qualname__)
 
 
 def test_uninstrument_restores_the_methods(collection, otel_capture):

@@ -17,6 +17,7 @@ from tests.retrieval.checks import (
     assert_metrics,
     assert_retrieval,
     assert_write,
+    assert_write_durations,
     documents,
     instrumenting,
 )
@@ -89,6 +90,8 @@ def test_writes_are_database_client_spans(table, instrumented):
         assert_write(span, system=sc.DB_SYSTEM_LANCEDB, operation=operation, collection="docs")
         instrumented.assert_parent_chain(span, ["invoke_workflow index"])
     assert len(instrumented.spans) == 3  # not again from the async layer the sync API runs on
+    assert_write_durations(instrumented, system=sc.DB_SYSTEM_LANCEDB, collection="docs",
+                           operations={"add": 1, "delete": 1})
     assert table.count_rows() == 4
 
 
@@ -115,6 +118,8 @@ async def test_async_connection_searches_and_writes(tmp_path, instrumented):
     assert [d["id"] for d in documents(first)] == [r["id"] for r in rows]
     for name in ("add docs", "delete docs"):
         instrumented.assert_parent_chain(name, ["invoke_workflow answer"])
+    assert_write_durations(instrumented, system=sc.DB_SYSTEM_LANCEDB, collection="docs",
+                           operations={"add": 1, "delete": 1})
     assert len(instrumented.spans) == 5
     with pytest.raises(Exception) as caught:
         await table.query().nearest_to([1.0]).limit(1).to_list()

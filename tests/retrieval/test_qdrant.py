@@ -15,6 +15,7 @@ from tests.retrieval.checks import (
     assert_metrics,
     assert_retrieval,
     assert_write,
+    assert_write_durations,
     documents,
     instrumenting,
 )
@@ -97,6 +98,8 @@ def test_writes_are_database_client_spans(client, instrumented):
         span = instrumented.span(f"{operation} docs")
         assert_write(span, system=sc.DB_SYSTEM_QDRANT, operation=operation, collection="docs")
         instrumented.assert_parent_chain(span, ["invoke_workflow index"])
+    assert_write_durations(instrumented, system=sc.DB_SYSTEM_QDRANT, collection="docs",
+                           operations={"upsert": 1, "upload_points": 1, "delete": 1})
     assert client.count("docs").count == 5
 
 
@@ -121,6 +124,8 @@ async def test_async_client_queries_and_writes(async_client, instrumented):
     assert span.attributes[sc.GEN_AI_RETRIEVAL_TOP_K] == 2
     for name in ("retrieval docs", "upsert docs", "upload_points docs", "delete docs"):
         instrumented.assert_parent_chain(name, ["invoke_workflow answer"])
+    assert_write_durations(instrumented, system=sc.DB_SYSTEM_QDRANT, collection="docs",
+                           operations={"upsert": 1, "upload_points": 1, "delete": 1})
     with pytest.raises(ValueError) as caught:
         await async_client.query_points("missing", query=QUERY, limit=1)
     assert_failed(instrumented.span("retrieval missing"), caught.value)

@@ -10,7 +10,10 @@ invocation, by the object the method belongs to:
 * a model call of an LLM (``chat``/``complete`` and their async/stream forms): ``chat {model}``;
   of an embedding model: ``embeddings {model}``. Inner calls of the same model call (``complete``
   calling ``chat``, ``get_text_embedding_batch`` calling ``_get_text_embeddings``) and the
-  provider SDK call are merged into it (the duplicate guard): one model call, one span;
+  provider SDK call are merged into it (the duplicate guard): one model call, one span. A streamed
+  call (``stream_chat``, ``astream_chat``...) returns its generator before the SDK call is made (it
+  runs while the stream is read): when llm_otel instruments that SDK, the SDK's span is the call and
+  LlamaIndex's gets none;
 * ``call`` of a tool: ``execute_tool {name}``.
 
 Everything else (synthesizers, prompt helpers, node postprocessors) is plumbing: no span; what runs
@@ -19,6 +22,7 @@ inside attaches to the nearest recorded ancestor.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from llama_index.core.base.base_retriever import BaseRetriever
@@ -39,10 +43,12 @@ from llm_otel._llm import LLMInvocation, open_llm_invocation
 from llm_otel._retrieval import RetrievalInvocation
 from llm_otel._safety import report
 from llm_otel._tool import ToolInvocation
+from llm_otel.instrumentors import KNOWN
 from llm_otel.instrumentors._runs import Runs
 
 _LLM_METHODS = frozenset({"chat", "achat", "stream_chat", "astream_chat", "complete", "acomplete",
                           "stream_complete", "astream_complete"})
+_STREAM_METHODS = frozenset({"stream_chat", "astream_chat", "stream_complete", "astream_complete"})
 _EMBEDDING_METHODS = frozenset({"get_query_embedding", "aget_query_embedding", "get_text_embedding",
                                 "aget_text_embedding", "get_text_embedding_batch", "aget_text_embedding_batch",
                                 "get_agg_embedding_from_queries", "aget_agg_embedding_from_queries"})
@@ -59,6 +65,17 @@ def _provider(instance: Any) -> str:
     module = type(instance).__module__  # llama_index.llms.openai.base -> openai
     parts = module.split(".")
     return parts[2] if len(parts) > 2 and parts[0] == "llama_index" and parts[1] in ("llms", "embeddings") else "llama_index"
+
+
+def _sdk_instrumented(provider: str) -> bool:
+    """True if llm_otel's instrumentor of this provider's SDK is on (it records the SDK call itself)."""
+    entry = KNOWN.get(f"llm_otel_{provider}")
+    if entry is None:
+        return False
+    module_name, class_name = entry[1].split(":")
+    module = sys.modules.get(module_name)
+    instrumentor = getattr(module, class_name, None) if module is not None else None
+    return bool(instrumentor is not None and instrumentor().is_instrumented_by_opentelemetry)
 
 
 def _model(instance: Any) -> str | None:
@@ -100,6 +117,8 @@ class LlmOtelSpanHandler(BaseSpanHandler[Any]):
     def _invocation(self, id_: str, instance: Any, parent_id: str | None) -> Invocation | None:
         method = _method(id_)
         if isinstance(instance, BaseLLM) and method in _LLM_METHODS:
+            if method in _STREAM_METHODS and _sdk_instrumented(_provider(instance)):
+                return None  # the SDK call runs while the stream is read, after this span: its span is the call
             op = sc.OP_CHAT if "chat" in method or getattr(instance.metadata, "is_chat_model", False) else \
                 sc.OP_TEXT_COMPLETION
             return LLMInvocation(_provider(instance), _model(instance), op)

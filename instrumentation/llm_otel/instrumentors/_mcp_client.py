@@ -1,6 +1,8 @@
 """MCP client side: ``ClientSession`` calls as spans, one span per request whichever ``mcp`` major.
 
-- ``call_tool`` is an ``execute_tool`` ``ToolInvocation`` enriched with the MCP attributes;
+- ``call_tool`` is an ``execute_tool`` ``ToolInvocation`` (span kind CLIENT) enriched with the MCP
+  attributes; when an ``execute_tool`` span of the same tool is already open (the app's, or a
+  framework's tool run that calls MCP), that span gets the MCP attributes instead: never two;
   ``initialize``, ``list_tools``, ``read_resource``, ``get_prompt`` are MCP CLIENT spans.
 - mcp 2.x opens its own ``MCP send {method}`` span in its dispatcher and injects the current
   context into ``params._meta``: while one of our operations is open, that span is not opened; the
@@ -20,6 +22,7 @@ from opentelemetry.trace import SpanKind
 
 from llm_otel import _safety
 from llm_otel import _semconv as sc
+from llm_otel._invocation import current_invocation
 from llm_otel._tool import ToolInvocation
 from llm_otel.instrumentors import _mcp_common as common
 
@@ -76,13 +79,17 @@ async def call_tool(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: 
     name = args[0] if args else kwargs.get("name")
     arguments = args[1] if len(args) > 1 else kwargs.get("arguments")
     try:
-        inv = ToolInvocation(str(name), type="extension")
-        inv.arguments = arguments
+        outer = _open_tool(str(name))
+        inv = outer or ToolInvocation(str(name), type=sc.TOOL_TYPE_EXTENSION, kind=SpanKind.CLIENT)
+        if inv.arguments is None:
+            inv.arguments = arguments
         op = _ToolCall(inv, _session_attributes(instance))
     except Exception as exc:
         _safety.report("mcp call_tool", exc)
         return await wrapped(*args, **kwargs)
-    with inv:
+    # An execute_tool span already open for this tool (the app's or a framework's, e.g. with the
+    # model's tool call id) gets the MCP attributes: one span and one tool-duration point per call.
+    with contextlib.nullcontext() if outer is not None else inv:
         try:
             with _sending(op):
                 result = await wrapped(*args, **kwargs)
@@ -93,6 +100,15 @@ async def call_tool(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: 
             raise
         finally:
             op.close()
+
+
+def _open_tool(name: str) -> ToolInvocation | None:
+    """The current, started ``execute_tool`` invocation of this tool not yet carrying an MCP call."""
+    inv = current_invocation()
+    if isinstance(inv, ToolInvocation) and inv.name == name and not inv.finished and inv._span is not None:
+        if sc.MCP_METHOD_NAME not in inv.attributes:
+            return inv
+    return None
 
 
 class _ToolCall:
@@ -109,6 +125,7 @@ class _ToolCall:
             sc.GEN_AI_TOOL_NAME: inv.name,
             **session_attributes,
         }
+        inv.attributes[sc.MCP_METHOD_NAME] = sc.MCP_TOOLS_CALL  # claimed: a nested call opens its own span
         self.claimed = False
         self._start = common._perf()
 
@@ -130,7 +147,7 @@ class _ToolCall:
         try:
             if common.is_tool_error(result):
                 self.inv.error_type = sc.ERROR_TYPE_TOOL_ERROR
-            if common.capture_on_span():
+            if common.capture_on_span() and self.inv.result is None:
                 self.inv.result = common.jsonable_result(result)
         except Exception as exc:
             _safety.report("mcp call_tool result", exc)
@@ -142,7 +159,7 @@ class _ToolCall:
             points = common.metric_attributes(self.attributes)
             if self.inv.error_type:
                 points[sc.ERROR_TYPE] = self.inv.error_type
-            common.instruments().client_operation.record(common._perf() - self._start, points)
+            common.record(sc.METRIC_MCP_CLIENT_OPERATION_DURATION, common._perf() - self._start, points)
         except Exception as exc:
             _safety.report("mcp call_tool end", exc)
 
@@ -205,7 +222,7 @@ async def session_exit(wrapped: Any, instance: Any, args: tuple[Any, ...], kwarg
                 exc = args[1] if len(args) > 1 else None
                 if isinstance(exc, Exception):
                     attributes[sc.ERROR_TYPE] = type(exc).__qualname__
-                common.instruments().client_session.record(common._perf() - state.started, attributes)
+                common.record(sc.METRIC_MCP_CLIENT_SESSION_DURATION, common._perf() - state.started, attributes)
                 state.started = 0.0
         except Exception as internal:
             _safety.report("mcp session end", internal)

@@ -3,7 +3,8 @@ session runs on, trace context in ``params._meta``, content capture, and exact p
 
 An MCP operation that is not a tool call (``initialize``, ``tools/list``, ``resources/read``,
 ``prompts/get`` on the client; every handler on the server) is an ``Operation``: a CLIENT or SERVER
-span named ``{mcp.method.name} {target}`` plus a point on the operation-duration histogram. A client
+span named ``{mcp.method.name} {target}`` plus a point on the operation-duration histogram
+(the MCP histograms are ``_semconv`` METRICS rows: the one ``Telemetry`` holds them). A client
 tool call is a ``ToolInvocation`` (the recorder's ``execute_tool`` span and tool metrics) that this
 module only enriches with the MCP attributes and the MCP duration point.
 """
@@ -16,14 +17,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from opentelemetry import metrics
 from opentelemetry.context import attach, detach
 from opentelemetry.propagate import extract, inject
 from opentelemetry.trace import SpanKind, Status, StatusCode, get_current_span, set_span_in_context
 
 from llm_otel import _content, _safety, _settings, _telemetry
 from llm_otel import _semconv as sc
-from llm_otel._version import __version__
 
 _perf = time.perf_counter
 
@@ -31,42 +30,9 @@ _perf = time.perf_counter
 # -- metrics ------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Instruments:
-    client_operation: metrics.Histogram
-    server_operation: metrics.Histogram
-    client_session: metrics.Histogram
-    server_session: metrics.Histogram
-
-
-_meter_provider: Any = None
-_instruments: Instruments | None = None
-
-
-def bind_meter_provider(provider: Any) -> None:
-    """Use this meter provider (None = the global one) for the MCP instruments."""
-    global _meter_provider, _instruments
-    _meter_provider, _instruments = provider, None
-
-
-def instruments() -> Instruments:
-    global _instruments
-    if _instruments is None:
-        meter = metrics.get_meter("llm_otel", __version__, _meter_provider, schema_url=sc.SCHEMA_URL)
-
-        def histogram(name: str, description: str) -> metrics.Histogram:
-            buckets = list(sc.MCP_DURATION_BUCKETS)
-            return meter.create_histogram(
-                name, unit="s", description=description, explicit_bucket_boundaries_advisory=buckets
-            )
-
-        _instruments = Instruments(
-            histogram(sc.METRIC_MCP_CLIENT_OPERATION_DURATION, "Duration of an MCP request as the client sees it."),
-            histogram(sc.METRIC_MCP_SERVER_OPERATION_DURATION, "Duration of an MCP request as the server handles it."),
-            histogram(sc.METRIC_MCP_CLIENT_SESSION_DURATION, "Duration of an MCP session as the client sees it."),
-            histogram(sc.METRIC_MCP_SERVER_SESSION_DURATION, "Duration of an MCP session as the server sees it."),
-        )
-    return _instruments
+def record(metric: sc.HistogramMetric, seconds: float, attributes: Mapping[str, Any]) -> None:
+    """One point on an MCP duration histogram (declared in ``_semconv``, built with every other one)."""
+    _telemetry.current()[metric].record(seconds, metric_attributes(attributes))
 
 
 def metric_attributes(attributes: Mapping[str, Any]) -> dict[str, Any]:
@@ -210,9 +176,9 @@ class Operation:
                 if code is not None:
                     self.set({sc.RPC_RESPONSE_STATUS_CODE: code})
                 self.fail(code or type(exc).__qualname__, str(exc), exc)
-            tools = instruments()
-            histogram = tools.client_operation if self.kind == SpanKind.CLIENT else tools.server_operation
-            histogram.record(_perf() - self._start, metric_attributes(self.attributes))
+            client = self.kind == SpanKind.CLIENT
+            metric = sc.METRIC_MCP_CLIENT_OPERATION_DURATION if client else sc.METRIC_MCP_SERVER_OPERATION_DURATION
+            record(metric, _perf() - self._start, self.attributes)
         except Exception as internal:
             _safety.report("mcp end", internal)
         finally:

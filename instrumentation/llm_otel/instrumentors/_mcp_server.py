@@ -139,7 +139,7 @@ async def middleware_v2(wrapped: Any, instance: Any, args: tuple[Any, ...], kwar
         try:
             span = seen.get("span")
             attributes = dict(getattr(span, "attributes", None) or {}) or {sc.MCP_METHOD_NAME: ctx.method}
-            common.instruments().server_operation.record(common._perf() - start, common.metric_attributes(attributes))
+            common.record(sc.METRIC_MCP_SERVER_OPERATION_DURATION, common._perf() - start, attributes)
         except Exception as exc:
             _safety.report("mcp server end", exc)
 
@@ -154,7 +154,7 @@ async def server_run(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs:
             attributes = transport.attributes() if transport is not None else {}
             if isinstance(error, Exception):
                 attributes[sc.ERROR_TYPE] = type(error).__qualname__
-            common.instruments().server_session.record(common._perf() - start, common.metric_attributes(attributes))
+            common.record(sc.METRIC_MCP_SERVER_SESSION_DURATION, common._perf() - start, attributes)
         except Exception as exc:
             _safety.report("mcp server session", exc)
 

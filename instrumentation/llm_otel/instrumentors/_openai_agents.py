@@ -11,8 +11,9 @@ previous processors back.
 * a function span: ``execute_tool {name}`` (type ``function``);
 * a handoff: ``execute_tool transfer_to_<agent>``, as the model asked for it (the GenAI conventions
   model a handoff as the tool call it is), with the two agents as ``llm_otel.handoff.*`` attributes;
-* a guardrail: ``execute_tool {name}`` of type ``extension`` (the conventions have no guardrail
-  operation; it is agent-side code checking input/output), ``llm_otel.guardrail.triggered``;
+* a guardrail (input or output): ``execute_tool {name}`` of type ``extension`` (the conventions have
+  no guardrail operation; it is agent-side code checking input/output), ``llm_otel.guardrail.triggered``;
+  a triggered tripwire is an error (``error.type`` = ``guardrail_tripwire_triggered``, ERROR status);
 * task and turn spans (the SDK's own grouping inside a trace / an agent) add nothing: skipped.
 """
 
@@ -142,6 +143,8 @@ def _fill(inv: Invocation, data: Any) -> None:
             inv.span.update_name(f"{sc.OP_EXECUTE_TOOL} {inv.name}")
     elif kind == "guardrail":
         inv.attributes[sc.LLM_OTEL_GUARDRAIL_TRIGGERED] = bool(data.triggered)
+        if data.triggered and inv.error_type is None:  # the tripwire stops the run: an error outcome
+            inv.error_type = sc.ERROR_TYPE_GUARDRAIL_TRIPWIRE
 
 
 def _json_or_text(text: Any) -> Any:

@@ -1,5 +1,5 @@
 """What the vector-store instrumentors share: a query becomes a ``RetrievalInvocation``, a write
-becomes a database client span.
+becomes a database client operation (``DbInvocation``).
 
 A store module only reads its library's objects. For a query method it gives a ``Search``: how
 the call's arguments name the collection, top_k and query text (``request``) and how the result
@@ -7,8 +7,8 @@ gives the returned count and the ``(id, score)`` pairs (``hits``). For a write m
 ``Write``: how the call names the collection. Everything else is done here once, the same way for
 every store: the guard against nested calls of the same store (one span per user call), the
 ``db.*`` attributes, containment of translation failures, and sync/async wrappers. The
-retrieval's span, metrics and content gating come from ``llm_otel._recorder``; the write span
-comes from ``_db``.
+retrieval's span, metrics and content gating, and the write's database span and
+``db.client.operation.duration`` point, come from ``llm_otel._recorder``.
 """
 
 from __future__ import annotations
@@ -25,10 +25,10 @@ from wrapt import register_post_import_hook
 
 from llm_otel import _semconv as sc
 from llm_otel import _settings
+from llm_otel._db import DbInvocation
 from llm_otel._retrieval import RetrievalInvocation
 from llm_otel._safety import report
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
-from llm_otel.instrumentors._db import DbClientSpan
 
 Pairs = list[tuple[str, float | None]]
 
@@ -162,7 +162,7 @@ def async_retrieval_wrapper(search: Search) -> Callable[..., Any]:
 # -- writes -------------------------------------------------------------------------------------
 
 
-def _open_write(write: Write, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> DbClientSpan | None:
+def _open_write(write: Write, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> DbInvocation | None:
     if _active.get() == write.system or not is_instrumentation_enabled():
         return None
     try:
@@ -170,7 +170,7 @@ def _open_write(write: Write, instance: Any, args: tuple[Any, ...], kwargs: dict
     except Exception as exc:
         report("request", exc)
         return None
-    return None if request is None else DbClientSpan(write.system, write.operation, request.collection)
+    return None if request is None else DbInvocation(write.system, write.operation, request.collection)
 
 
 def write_wrapper(write: Write) -> Callable[..., Any]:

@@ -61,7 +61,6 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         providers = {k: kwargs.get(k) for k in ("tracer_provider", "meter_provider", "logger_provider")}
         if any(providers.values()):
             _telemetry.bind(**providers)
-        common.bind_meter_provider(kwargs.get("meter_provider"))
         _settings.reload()
         self._patcher.apply(_BOTH + _V1 + _V2)
 

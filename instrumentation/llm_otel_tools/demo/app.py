@@ -353,12 +353,12 @@ class DemoService:
         return _body(request, answer=answer, model=reply.model if reply else model, steps=steps, usage=log.usage())
 
     async def _run_tool(self, call: Any) -> tuple[str, bool]:
-        """One tool call through MCP (the ``execute_tool`` span comes from llm_otel's MCP instrumentation)."""
+        """One tool call through MCP: one ``execute_tool`` span with the call id and the MCP attributes."""
         try:
             arguments = json.loads(call.function.arguments or "{}")
         except ValueError as exc:
             return f"error: arguments are not JSON: {exc}", False
-        result, ok = await self.tool_server.call(call.function.name, arguments)
+        result, ok = await self.tool_server.call(call.function.name, arguments, call_id=call.id)
         return (result, True) if ok else (f"error: {result}", False)
 
 

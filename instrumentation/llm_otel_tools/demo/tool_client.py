@@ -1,8 +1,9 @@
 """The demo agent's side of MCP: the tool server subprocess and the one ``ClientSession`` to it.
 
 A background task owns the process and the session (MCP's transports and sessions must be entered
-and left in one task); requests call tools on the session from their own tasks, so each call is an
-``execute_tool`` span (made by llm_otel's MCP instrumentation) in the trace of the agent turn.
+and left in one task); requests call tools on the session from their own tasks, so each call is one CLIENT
+``execute_tool`` span (with the model's call id, enriched by llm_otel's MCP instrumentation) in the
+trace of the agent turn.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ import os
 import sys
 from collections.abc import Mapping
 from typing import Any
+
+import llm_otel
+from opentelemetry.trace import SpanKind
 
 from llm_otel_tools.demo.tool_server import SERVICE_NAME as TOOLS_SERVICE_NAME
 
@@ -68,10 +72,17 @@ class ToolServer:
         await self._ensure()
         return self._definitions
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> tuple[str, bool]:
-        """Run a tool on the server: its text and whether it succeeded (``isError`` is a failure)."""
+    async def call(self, name: str, arguments: dict[str, Any], call_id: str | None = None) -> tuple[str, bool]:
+        """Run a tool on the server: its text and whether it succeeded (``isError`` is a failure).
+
+        The ``execute_tool`` span is opened here with the model's tool call id (only the agent knows
+        it); llm_otel's MCP instrumentation adds the MCP attributes to that span (no second one).
+        """
         session = await self._ensure()
-        result = await session.call_tool(name, arguments)
+        tool = llm_otel.tool(name=name, call_id=call_id, type="extension")
+        tool.kind = SpanKind.CLIENT  # the tool runs in the MCP server process
+        with tool:
+            result = await session.call_tool(name, arguments)
         text = " ".join(getattr(block, "text", "") for block in result.content)
         return text, not result.is_error
 
