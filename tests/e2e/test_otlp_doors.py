@@ -217,3 +217,10 @@ def test_span_metrics_series_stop_at_the_cardinality_limit(doors: Pipeline, cert
     assert len(lines) == CARDINALITY_LIMIT + 1, len(lines)  # the first LIMIT combinations, then the overflow one
     assert len(overflow) == 1
     assert float(overflow[0].rsplit(" ", 1)[1]) == len(names) - CARDINALITY_LIMIT
+
+
+def test_the_runner_switched_the_doors_on_without_recording_the_token(doors: Pipeline):
+    recorded = doors.stack.endpoints_file.read_text()
+    assert TOKEN not in recorded
+    env = json.loads(recorded)["env"]
+    assert env["LLM_OTEL_OTLP_AUTH"] == "true" and env["LLM_OTEL_OTLP_TLS"] == "true"

@@ -204,16 +204,21 @@ def choose_ports(requested: Mapping[str, int] | None = None, free: bool = False)
     return ports
 
 
-def door_switches(env: Mapping[str, str]) -> dict[str, str]:
-    """The Collector's receiver auth / TLS switches implied by the environment (otel-collector-config.yaml
-    header): a token (or token file) switches bearer-token auth on, a certificate switches TLS on, unless
-    LLM_OTEL_OTLP_AUTH / LLM_OTEL_OTLP_TLS say otherwise."""
-    switches = {}
-    if "LLM_OTEL_OTLP_AUTH" not in env and (env.get("LLM_OTEL_OTLP_TOKEN") or env.get("LLM_OTEL_OTLP_TOKEN_FILE")):
-        switches["LLM_OTEL_OTLP_AUTH"] = "true"
-    if "LLM_OTEL_OTLP_TLS" not in env and env.get("LLM_OTEL_OTLP_TLS_CERT"):
-        switches["LLM_OTEL_OTLP_TLS"] = "true"
-    return switches
+DOOR_ENV = ("LLM_OTEL_OTLP_AUTH", "LLM_OTEL_OTLP_TOKEN", "LLM_OTEL_OTLP_TOKEN_FILE", "LLM_OTEL_OTLP_TLS",
+            "LLM_OTEL_OTLP_TLS_CERT", "LLM_OTEL_OTLP_TLS_KEY", "LLM_OTEL_OTLP_TLS_CLIENT_CA")
+
+
+def set_door_switches(env: dict[str, str]) -> None:
+    """The Collector's receiver auth / TLS switches (otel-collector-config.yaml header), in place: empty door
+    variables are dropped (the Collector only applies its defaults to unset ones), a token or token file
+    switches bearer-token auth on and a certificate TLS, unless LLM_OTEL_OTLP_AUTH / _TLS say otherwise."""
+    for name in DOOR_ENV:
+        if env.get(name) == "":
+            del env[name]
+    if "LLM_OTEL_OTLP_AUTH" not in env and ("LLM_OTEL_OTLP_TOKEN" in env or "LLM_OTEL_OTLP_TOKEN_FILE" in env):
+        env["LLM_OTEL_OTLP_AUTH"] = "true"
+    if "LLM_OTEL_OTLP_TLS" not in env and "LLM_OTEL_OTLP_TLS_CERT" in env:
+        env["LLM_OTEL_OTLP_TLS"] = "true"
 
 
 def _http_ok(url: str, timeout: float = 1.0) -> bool:
@@ -411,7 +416,7 @@ class Stack:
                 "GOMEMLIMIT": env.get("GOMEMLIMIT", "400MiB"),
             }
         )
-        env.update(door_switches(env))
+        set_door_switches(env)
         if fast:
             env.update(
                 {

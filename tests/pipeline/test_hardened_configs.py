@@ -1,0 +1,115 @@
+"""The pipeline's locked doors, checked with the real tools on the committed files: the Collector loads the
+auth / TLS / cardinality switches, compose refuses to start Grafana without an admin password and keeps
+anonymous visitors out of editing, and neither Prometheus launcher turns the lifecycle API on."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+from llm_otel_tools.stack import GO_HINT, Stack, find_repo_root
+from llm_otel_tools.stack._stack import set_door_switches
+
+REPO = find_repo_root()
+CONFIG = "--config=otel-collector-config.yaml"
+
+
+@pytest.fixture(scope="module")
+def otelcol() -> str:
+    proc = subprocess.run(["bash", "collector/build.sh"], cwd=REPO, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        pytest.fail(f"collector/build.sh failed ({proc.returncode}): {proc.stderr[-2000:]}\n{GO_HINT}")
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def validate(binary: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("LLM_OTEL_")}
+    return subprocess.run([binary, "validate", CONFIG], cwd=REPO, env={**clean, **env},
+                          capture_output=True, text=True, check=False)
+
+
+def compose(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    binary = shutil.which("docker-compose")
+    if binary is None:
+        pytest.fail("docker-compose not found on PATH; install it with: apt-get install docker-compose")
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("GRAFANA_", "LLM_OTEL_"))}
+    return subprocess.run([binary, "-f", "docker-compose.yml", *args], cwd=REPO, env={**clean, **env},
+                          capture_output=True, text=True, check=False)
+
+
+@pytest.mark.parametrize("switches", [
+    {},
+    {"LLM_OTEL_OTLP_AUTH": "true", "LLM_OTEL_OTLP_TOKEN": "s3cret"},
+    {"LLM_OTEL_OTLP_AUTH": "true"},  # no token: starts, and refuses everyone (the \x01 default)
+    {"LLM_OTEL_OTLP_AUTH": "true", "LLM_OTEL_OTLP_TOKEN_FILE": "/etc/hostname"},
+    {"LLM_OTEL_JAEGER_INSECURE": "false", "LLM_OTEL_SPANMETRICS_CARDINALITY_LIMIT": "50"},
+], ids=["defaults", "token", "auth-without-token", "token-file", "jaeger-tls-and-limit"])
+def test_collector_validates_with_the_door_switches(otelcol: str, switches: dict[str, str]):
+    proc = validate(otelcol, **switches)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+def test_cardinality_limit_is_a_live_setting_of_span_metrics(otelcol: str):
+    proc = validate(otelcol, LLM_OTEL_SPANMETRICS_CARDINALITY_LIMIT="-1")
+    assert proc.returncode != 0 and "aggregation_cardinality_limit" in proc.stderr, proc.stderr[-2000:]
+    connector = yaml.safe_load((REPO / "otel-collector-config.yaml").read_text())["connectors"]["span_metrics"]
+    assert connector["aggregation_cardinality_limit"] == "${env:LLM_OTEL_SPANMETRICS_CARDINALITY_LIMIT:-1000}"
+
+
+def test_both_receivers_use_the_authenticator_and_tls_switches():
+    config = yaml.safe_load((REPO / "otel-collector-config.yaml").read_text())
+    assert "bearertokenauth/otlp" in config["service"]["extensions"]
+    for protocol in ("grpc", "http"):
+        receiver = config["receivers"]["otlp"]["protocols"][protocol]
+        assert receiver["auth"] == {"enabled": "${env:LLM_OTEL_OTLP_AUTH:-false}", "authenticator": "bearertokenauth/otlp"}
+        assert receiver["tls"]["enabled"] == "${env:LLM_OTEL_OTLP_TLS:-false}"
+        assert receiver["endpoint"].startswith("${env:LLM_OTEL_LISTEN_HOST:-127.0.0.1}:")
+
+
+def test_compose_refuses_to_start_without_a_grafana_admin_password():
+    proc = compose("config", "-q")
+    assert proc.returncode != 0 and "GRAFANA_ADMIN_PASSWORD" in proc.stderr, proc.stderr
+
+
+def test_compose_grafana_has_the_given_password_and_no_anonymous_editing():
+    proc = compose("config", GRAFANA_ADMIN_PASSWORD="correct horse battery")
+    assert proc.returncode == 0, proc.stderr
+    services = yaml.safe_load(proc.stdout)["services"]
+    grafana = services["grafana"]["environment"]
+    assert grafana["GF_SECURITY_ADMIN_PASSWORD"] == "correct horse battery"
+    assert grafana["GF_AUTH_ANONYMOUS_ENABLED"] == "false"
+    assert grafana["GF_USERS_ALLOW_SIGN_UP"] == "false" and grafana["GF_USERS_VIEWERS_CAN_EDIT"] == "false"
+    viewer = compose("config", GRAFANA_ADMIN_PASSWORD="x", GRAFANA_ANONYMOUS_VIEWER="true")
+    anonymous = yaml.safe_load(viewer.stdout)["services"]["grafana"]["environment"]
+    assert anonymous["GF_AUTH_ANONYMOUS_ENABLED"] == "true" and anonymous["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+    assert "--web.enable-lifecycle" not in services["prometheus"]["command"]
+    # unset door variables stay unset in the container (the Collector's defaults apply); set ones pass through
+    collector = services["otel-collector"]["environment"]
+    assert collector["LLM_OTEL_OTLP_TOKEN"] is None and collector["LLM_OTEL_OTLP_AUTH"] is None
+    with_token = compose("config", GRAFANA_ADMIN_PASSWORD="x", LLM_OTEL_OTLP_AUTH="true", LLM_OTEL_OTLP_TOKEN="t0k")
+    collector = yaml.safe_load(with_token.stdout)["services"]["otel-collector"]["environment"]
+    assert collector["LLM_OTEL_OTLP_AUTH"] == "true" and collector["LLM_OTEL_OTLP_TOKEN"] == "t0k"
+
+
+def test_stack_runner_starts_prometheus_without_the_lifecycle_api(tmp_path):
+    ports = {name: 1 for name in ("prometheus", "alertmanager")}
+    commands = Stack(tmp_path, repo_root=REPO)._commands({n: n for n in ("jaeger", "collector", "prometheus", "alertmanager")},
+                                                        ports, badger=False)
+    assert not any("lifecycle" in arg for arg in commands["prometheus"])
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ({}, {}),
+    ({"LLM_OTEL_OTLP_TOKEN": "t"}, {"LLM_OTEL_OTLP_TOKEN": "t", "LLM_OTEL_OTLP_AUTH": "true"}),
+    ({"LLM_OTEL_OTLP_TOKEN": "t", "LLM_OTEL_OTLP_AUTH": "false"}, {"LLM_OTEL_OTLP_TOKEN": "t", "LLM_OTEL_OTLP_AUTH": "false"}),
+    ({"LLM_OTEL_OTLP_TOKEN": "", "LLM_OTEL_OTLP_TLS_CERT": "c.pem", "LLM_OTEL_OTLP_TLS_KEY": "k.pem"},
+     {"LLM_OTEL_OTLP_TLS_CERT": "c.pem", "LLM_OTEL_OTLP_TLS_KEY": "k.pem", "LLM_OTEL_OTLP_TLS": "true"}),
+])
+def test_stack_runner_door_switches(given: dict[str, str], expected: dict[str, str]):
+    env = {"PATH": "/bin", **given}
+    set_door_switches(env)
+    assert env == {"PATH": "/bin", **expected}
+
