@@ -11,6 +11,7 @@ import subprocess
 import pytest
 import yaml
 from llm_otel_tools.stack import GO_HINT, Stack, find_repo_root
+from llm_otel_tools.stack._docker import grafana_admin_password
 from llm_otel_tools.stack._stack import set_door_switches
 
 REPO = find_repo_root()
@@ -113,3 +114,12 @@ def test_stack_runner_door_switches(given: dict[str, str], expected: dict[str, s
     set_door_switches(env)
     assert env == {"PATH": "/bin", **expected}
 
+
+
+def test_the_docker_runner_generates_the_grafana_password_once_and_keeps_it_private(tmp_path):
+    password, path = grafana_admin_password(tmp_path)
+    assert len(password) >= 20 and password != "admin"
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert grafana_admin_password(tmp_path) == (password, path)
+    resolved = compose("config", GRAFANA_ADMIN_PASSWORD=password)
+    assert yaml.safe_load(resolved.stdout)["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == password
