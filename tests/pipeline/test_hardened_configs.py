@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import urllib.error
+import urllib.request
 
 import pytest
 import yaml
 from llm_otel_tools.stack import GO_HINT, Stack, find_repo_root
 from llm_otel_tools.stack._docker import grafana_admin_password
 from llm_otel_tools.stack._stack import set_door_switches
+
+from tests.support import poll
 
 REPO = find_repo_root()
 CONFIG = "--config=otel-collector-config.yaml"
@@ -123,3 +128,38 @@ def test_the_docker_runner_generates_the_grafana_password_once_and_keeps_it_priv
     assert grafana_admin_password(tmp_path) == (password, path)
     resolved = compose("config", GRAFANA_ADMIN_PASSWORD=password)
     assert yaml.safe_load(resolved.stdout)["services"]["grafana"]["environment"]["GF_SECURITY_ADMIN_PASSWORD"] == password
+
+
+def test_auth_switched_on_without_a_token_refuses_everyone(otelcol: str, tmp_path):
+    """The Collector alone (its other exporters have nowhere to send, which does not matter here)."""
+    names = ("OTLP_GRPC", "OTLP_HTTP", "PROM", "METRICS", "HEALTH", "ZPAGES", "PPROF")
+    ports = {f"LLM_OTEL_COLLECTOR_{n}_PORT": str(_free_port()) for n in names}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LLM_OTEL_")}, **ports,
+           "LLM_OTEL_OTLP_AUTH": "true", "LLM_OTEL_JAEGER_OTLP_ENDPOINT": f"127.0.0.1:{_free_port()}",
+           "LLM_OTEL_COLLECTOR_STORAGE_DIR": str(tmp_path / "queue"), "LLM_OTEL_EVENTS_FILE": str(tmp_path / "e.jsonl")}
+    with open(tmp_path / "collector.log", "wb") as log:
+        proc = subprocess.Popen([otelcol, CONFIG], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        poll(lambda: _status(f"http://127.0.0.1:{ports['LLM_OTEL_COLLECTOR_HEALTH_PORT']}/") == 200,
+             timeout=30, what="the Collector's health check")
+        url = f"http://127.0.0.1:{ports['LLM_OTEL_COLLECTOR_OTLP_HTTP_PORT']}/v1/traces"
+        for header in (None, "Bearer ", "Bearer unset", "Bearer"):
+            assert _status(url, b'{"resourceSpans": []}', header) == 401, header
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _status(url: str, data: bytes | None = None, authorization: str | None = None) -> int:
+    headers = {"Content-Type": "application/json", **({"Authorization": authorization} if authorization else {})}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=data, headers=headers), timeout=5) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return exc.code
