@@ -115,6 +115,7 @@ def faulty(pipeline_factory) -> Pipeline:
     return pipeline_factory(badger=True)
 
 
+@pytest.mark.timeout(600)  # ~100 s of scripted faults plus the app's start-up
 def test_collector_kill_and_jaeger_outage_keep_latency_and_spans(faulty: Pipeline):
     stack, endpoints = faulty.stack, faulty.endpoints
     port = free_port()
@@ -130,7 +131,9 @@ def test_collector_kill_and_jaeger_outage_keep_latency_and_spans(faulty: Pipelin
         "OTEL_LOGS_EXPORTER": "none",
         "LLM_OTEL_SYSTEM_METRICS": "off",
     })
-    stack.run_app("steady-app", [sys.executable, str(APP), "serve", str(port)], env, f"http://127.0.0.1:{port}/health")
+    # start-up (importing the SDK and the instrumentors) takes 25 s on a loaded 2-core machine
+    stack.run_app("steady-app", [sys.executable, str(APP), "serve", str(port)], env, f"http://127.0.0.1:{port}/health",
+                  timeout=240)
     traffic = Traffic(f"http://127.0.0.1:{port}/work").start()
     marks: dict[str, float] = {"start": time.monotonic()}
     try:

@@ -179,11 +179,12 @@ def run_app(doors: Pipeline, cert: Path, protocol: str, headers: str | None) -> 
     })
     if headers is not None:
         env["OTEL_EXPORTER_OTLP_HEADERS"] = headers
-    proc = subprocess.run([sys.executable, str(APP), "once"], env=env, capture_output=True, text=True, timeout=60, check=False)
+    proc = subprocess.run([sys.executable, str(APP), "once"], env=env, capture_output=True, text=True, timeout=240, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return json.loads(proc.stdout.strip().splitlines()[-1]), proc.stderr
 
 
+@pytest.mark.timeout(600)  # two app start-ups, slow on a loaded machine
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
 def test_the_sdk_sends_the_token_from_otel_exporter_otlp_headers(doors: Pipeline, certificate, protocol: str):
     cert, _ = certificate
