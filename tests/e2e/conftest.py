@@ -136,3 +136,33 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory, webhook: Webhook) -> Iter
         yield Pipeline(stack, endpoints)
     finally:
         stack.down()
+
+
+@pytest.fixture(scope="module")
+def pipeline_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Pipeline]]:
+    """Starts a stack of the module's own (free ports, test variant) under extra environment variables.
+
+    For tests that reconfigure the Collector (auth, TLS, limits) or kill its processes, so the shared
+    session `pipeline` stays as it is. The variables stay set until the module ends, so a process the
+    test restarts (``stack.start``) gets the same configuration.
+    """
+    env = pytest.MonkeyPatch()
+    stacks: list[Stack] = []
+
+    def start(variables: dict[str, str] | None = None, **up: Any) -> Pipeline:
+        for name, value in (variables or {}).items():
+            env.setenv(name, value)
+        stack = Stack(tmp_path_factory.mktemp("own-stack"))
+        stacks.append(stack)
+        try:
+            endpoints = stack.up(free_ports=True, fast=True, **up)
+        except StackError as exc:
+            pytest.fail(f"cannot start the pipeline: {exc}", pytrace=False)
+        return Pipeline(stack, endpoints)
+
+    try:
+        yield start
+    finally:
+        for stack in stacks:
+            stack.down()
+        env.undo()

@@ -138,7 +138,8 @@ def test_jaeger_configs_share_ports_from_env():
     assert "badger:" in (REPO / "jaeger" / "config-badger.yaml").read_text()
 
 
-def test_docker_compose_config():
+def test_docker_compose_config(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("GRAFANA_ADMIN_PASSWORD", "a-password-of-the-user")  # required, no default
     run(tool("docker-compose", "apt-get install docker-compose"), "-f", "docker-compose.yml", "config", "-q")
 
 

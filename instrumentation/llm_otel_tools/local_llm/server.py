@@ -14,6 +14,7 @@ import socket
 import sys
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,6 +25,14 @@ from .engine import LocalLLMConfig
 engine.ROUTERS.extend(r for r in apis.ROUTERS if r not in engine.ROUTERS)  # further provider APIs
 
 __all__ = ["LocalLLMServer", "RecordedRequest"]
+
+MAX_BODY_BYTES = 8 * 1024 * 1024
+"""Default largest request body (413 beyond): an LLM request with a few images fits."""
+MAX_RECORDED_REQUESTS = 1000
+MAX_RECORDED_BYTES = 64 * 1024 * 1024
+"""Default bounds of the request log: the oldest requests go first when either is exceeded."""
+BODY_TIMEOUT_S = 10.0
+"""How long a client may take to send the body it declared before the request is refused (408)."""
 
 
 @dataclass
@@ -51,10 +60,53 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self._serve()
 
+    def _refuse(self, status: int, message: str) -> None:
+        """An error answer after which the connection closes (any unread body stays unread)."""
+        body = json.dumps({"error": {"type": "invalid_request_error", "message": message}}).encode()
+        self.close_connection = True
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _read_body(self) -> bytes | None:
+        """The request body, read only up to the server's limit and only as long as declared; None after a
+        refusal (411 chunked, 400 bad or short Content-Length, 413 too large, 408 too slow)."""
+        limit = self.server.owner.max_body_bytes
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            self._refuse(411, "send the body with a Content-Length")
+            return None
+        declared = self.headers.get_all("Content-Length") or []
+        if len(set(declared)) > 1 or not all(v.strip().isdigit() for v in declared):
+            self._refuse(400, "invalid Content-Length")
+            return None
+        length = int(declared[0]) if declared else 0
+        if length > limit:
+            self._refuse(413, f"request body of {length} bytes exceeds the limit of {limit} bytes")
+            return None
+        if not length:
+            return b""
+        timeout = self.server.owner.body_timeout_s
+        self.connection.settimeout(timeout)
+        try:
+            body = self.rfile.read(length)
+        except TimeoutError:
+            self._refuse(408, f"request body not received within {timeout:g}s")
+            return None
+        finally:
+            self.connection.settimeout(None)
+        if len(body) != length:
+            self._refuse(400, f"request body shorter than its Content-Length ({len(body)} < {length})")
+            return None
+        return body
+
     def _serve(self) -> None:
         owner = self.server.owner
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
+        body = self._read_body()
+        if body is None:
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         owner._record(RecordedRequest(self.command, self.path, headers, body))
         reply = engine.handle(self.command, self.path, headers, body, owner.config, now=int(time.time()))
@@ -160,6 +212,9 @@ class LocalLLMServer:
         fixed_time: int | None = None,
         config: LocalLLMConfig | None = None,
         verbose: bool = False,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        max_recorded_requests: int = MAX_RECORDED_REQUESTS,
+        max_recorded_bytes: int = MAX_RECORDED_BYTES,
     ) -> None:
         self.host, self.port = host, port
         self.config = config or LocalLLMConfig(
@@ -172,7 +227,13 @@ class LocalLLMServer:
             fixed_time=fixed_time,
         )
         self.verbose = verbose
-        self.requests: list[RecordedRequest] = []
+        self.max_body_bytes = max_body_bytes
+        self.max_recorded_requests = max_recorded_requests
+        self.max_recorded_bytes = max_recorded_bytes
+        self.body_timeout_s = BODY_TIMEOUT_S
+        # The most recent requests, oldest first (bounded by count and by body bytes).
+        self.requests: deque[RecordedRequest] = deque()
+        self._recorded_bytes = 0
         self._requests_lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: _Server | None = None
@@ -233,7 +294,13 @@ class LocalLLMServer:
     def _record(self, req: RecordedRequest) -> None:
         with self._requests_lock:
             self.requests.append(req)
+            self._recorded_bytes += len(req.body)
+            while self.requests and (
+                len(self.requests) > self.max_recorded_requests or self._recorded_bytes > self.max_recorded_bytes
+            ):
+                self._recorded_bytes -= len(self.requests.popleft().body)
 
     def clear_requests(self) -> None:
         with self._requests_lock:
             self.requests.clear()
+            self._recorded_bytes = 0

@@ -66,6 +66,10 @@ ALERTMANAGER_PLACEHOLDERS = {
 }
 
 
+# Never written to endpoints.json (which records the run's other LLM_OTEL_* settings).
+SECRET_ENV = frozenset({"LLM_OTEL_OTLP_TOKEN", "LLM_OTEL_SLACK_WEBHOOK_URL", "LLM_OTEL_PAGERDUTY_ROUTING_KEY"})
+
+
 class StackError(RuntimeError):
     """A component is missing, failed to build, or did not become healthy."""
 
@@ -198,6 +202,23 @@ def choose_ports(requested: Mapping[str, int] | None = None, free: bool = False)
             ports[name] = _free_port(taken)
         taken.add(ports[name])
     return ports
+
+
+DOOR_ENV = ("LLM_OTEL_OTLP_AUTH", "LLM_OTEL_OTLP_TOKEN", "LLM_OTEL_OTLP_TOKEN_FILE", "LLM_OTEL_OTLP_TLS",
+            "LLM_OTEL_OTLP_TLS_CERT", "LLM_OTEL_OTLP_TLS_KEY", "LLM_OTEL_OTLP_TLS_CLIENT_CA")
+
+
+def set_door_switches(env: dict[str, str]) -> None:
+    """The Collector's receiver auth / TLS switches (otel-collector-config.yaml header), in place: empty door
+    variables are dropped (the Collector only applies its defaults to unset ones), a token or token file
+    switches bearer-token auth on and a certificate TLS, unless LLM_OTEL_OTLP_AUTH / _TLS say otherwise."""
+    for name in DOOR_ENV:
+        if env.get(name) == "":
+            del env[name]
+    if "LLM_OTEL_OTLP_AUTH" not in env and ("LLM_OTEL_OTLP_TOKEN" in env or "LLM_OTEL_OTLP_TOKEN_FILE" in env):
+        env["LLM_OTEL_OTLP_AUTH"] = "true"
+    if "LLM_OTEL_OTLP_TLS" not in env and "LLM_OTEL_OTLP_TLS_CERT" in env:
+        env["LLM_OTEL_OTLP_TLS"] = "true"
 
 
 def _http_ok(url: str, timeout: float = 1.0) -> bool:
@@ -395,6 +416,7 @@ class Stack:
                 "GOMEMLIMIT": env.get("GOMEMLIMIT", "400MiB"),
             }
         )
+        set_door_switches(env)
         if fast:
             env.update(
                 {
@@ -425,7 +447,8 @@ class Stack:
                 f"--storage.tsdb.path={self.state_dir / 'prometheus' / 'data'}",
                 f"--web.listen-address=127.0.0.1:{ports['prometheus']}",
                 "--enable-feature=exemplar-storage",
-                "--web.enable-lifecycle",
+                # No --web.enable-lifecycle: its POST /-/quit and /-/reload need no authentication.
+                # Reload a changed config with SIGHUP (kill -HUP <pid from pids/prometheus.pid>).
             ],
         }
 
@@ -475,7 +498,8 @@ class Stack:
             "commands": self._commands(bins, chosen, badger),
             "health": self._health_urls(chosen),
             "jaeger_ui": ui,
-            "env": {k: v for k, v in self._env(chosen, fast, ui["assets"]).items() if k.startswith("LLM_OTEL_") or k == "GOMEMLIMIT"},
+            "env": {k: v for k, v in self._env(chosen, fast, ui["assets"]).items()
+                    if (k.startswith("LLM_OTEL_") or k == "GOMEMLIMIT") and k not in SECRET_ENV},
             "pids": {},
         }
         self._write_state(state)
