@@ -102,6 +102,8 @@ class TwoTier:
             events = self.stack.state_dir / f"agent-{i}" / "events.jsonl"
             tiers.append(Tier(f"agent-{i}", "agent", p, {
                 **extra, **_port_env(p), "LLM_OTEL_GATEWAY_ENDPOINTS": f"[{hostnames}]", "LLM_OTEL_EVENTS_FILE": str(events)}))
+        for tier in tiers:
+            (self.stack.state_dir / tier.name).mkdir(parents=True, exist_ok=True)
         self.file.write_text(json.dumps([dataclasses.asdict(t) for t in tiers], indent=2))
         for tier in tiers:
             self._start(tier, timeout)
