@@ -132,7 +132,7 @@ def counters(collector: str, jaeger: str) -> dict[str, float]:
         "send_failed": metric(collector, "otelcol_exporter_send_failed_spans"),
         "enqueue_failed": metric(collector, "otelcol_exporter_enqueue_failed_spans"),
         "early_drops": metric(collector, "otelcol_processor_tail_sampling_sampling_trace_dropped_too_early"),
-        "jaeger": metric(jaeger, "otelcol_receiver_accepted_spans"),
+        "jaeger": metric(jaeger, "otelcol_receiver_accepted_spans") + metric(jaeger, "otelcol_receiver_accepted_spans_total"),
     }
 
 
@@ -149,31 +149,34 @@ def capacity(stack: Stack, rates: list[int], seconds: float, seed: int) -> dict[
     ep = stack.endpoints()
     collector, jaeger = ep.collector_metrics, f"http://127.0.0.1:{ep.ports['jaeger_metrics']}"
     pid = pid_of(stack, "collector")
+    profiled = max((r for r in rates if r), default=0)
+    memory = tail_sampling_memory(stack, seed + 100)  # first: on the fresh Collector, nothing else in the sampler
     rows = []
     for step, rate in enumerate(rates):
-        traces = max(TRACES_PER_REQUEST, int(rate * seconds / SPANS_PER_TRACE)) if rate else int(40_000 / SPANS_PER_TRACE)
-        bodies = load_bodies(seed + step, traces, "bench")
-        spans = traces * SPANS_PER_TRACE
+        traces = int(rate * seconds / SPANS_PER_TRACE) if rate else 20_000
+        bodies = load_bodies(seed + step, max(traces, TRACES_PER_REQUEST), "bench")
+        spans = len(bodies) * TRACES_PER_REQUEST * SPANS_PER_TRACE
         before, cpu0, peak = counters(collector, jaeger), cpu_seconds(pid), PeakRSS(pid)
         profile: dict[str, float] = {}
         prof_thread = None
-        if rate == 0:
-            prof_thread = threading.Thread(target=lambda p=profile: p.update(cpu_profile(ep.ports["collector_pprof"])), daemon=True)
+        if rate == profiled:  # steady state of the highest fixed rate: reception, decisions and export all running
+            prof_thread = threading.Thread(target=lambda p=profile: p.update(cpu_profile(ep.ports["collector_pprof"], max(1.0, seconds - 6))), daemon=True)
             prof_thread.start()
-        sent = send_at_rate(ep.otlp_http, bodies, rate / (TRACES_PER_REQUEST * SPANS_PER_TRACE), workers=4)
-        cpu = cpu_seconds(pid) - cpu0
+        sent = send_at_rate(ep.otlp_http, bodies, rate / (TRACES_PER_REQUEST * SPANS_PER_TRACE), workers=16)
+        accepted = counters(collector, jaeger)["accepted"] - before["accepted"]
+        # Drain: decision_wait (10 s) + batch timeout, then Jaeger must hold every span (baseline sampling 100 %).
+        wait_until(lambda b=before, n=spans: counters(collector, jaeger)["jaeger"] - b["jaeger"] >= n, 40)
+        cpu = cpu_seconds(pid) - cpu0  # the whole step: receive, sample, batch, export
         if prof_thread:
             prof_thread.join()
-        # Drain: decision_wait (10 s) + batch timeout, then Jaeger must hold every span (baseline sampling 100 %).
-        wait_until(lambda b=before, s=spans: counters(collector, jaeger)["jaeger"] - b["jaeger"] >= s, 40)
         after = counters(collector, jaeger)
         d = {k: after[k] - before[k] for k in after}
-        achieved = d["accepted"] / sent.seconds
+        achieved = accepted / sent.seconds
         ok = (rate == 0 or achieved >= 0.97 * rate) and sent.failed_requests == 0 and d["refused"] == 0 \
             and d["send_failed"] == 0 and d["enqueue_failed"] == 0 and d["early_drops"] == 0 and d["jaeger"] == spans
         rows.append({
             "target_spans_s": rate or "flat out", "achieved_spans_s": round(achieved), "traces_s": round(achieved / SPANS_PER_TRACE),
-            "collector_cpu_cores": round(cpu / sent.seconds, 2), "spans_per_cpu_s": round(d["accepted"] / cpu) if cpu else None,
+            "spans_per_cpu_s": round(d["accepted"] / cpu) if cpu else None,
             "peak_rss_mib": round(peak.stop()), "refused": d["refused"], "dropped": d["send_failed"] + d["enqueue_failed"] + d["early_drops"],
             "jaeger_spans": int(d["jaeger"]), "sent_spans": spans, "failed_requests": sent.failed_requests, "sustained": ok,
             **({"profile_cum_pct": profile} if profile else {}),
@@ -181,16 +184,18 @@ def capacity(stack: Stack, rates: list[int], seconds: float, seed: int) -> dict[
         print_row(rows[-1])
     sustained = [r for r in rows if r["sustained"] and r["target_spans_s"] != "flat out"]
     best = max(sustained, key=lambda r: r["achieved_spans_s"]) if sustained else None
+    per_cpu = [r["spans_per_cpu_s"] for r in rows if r["sustained"] and r["spans_per_cpu_s"]]
     return {"steps": rows, "sustained_spans_s": best["achieved_spans_s"] if best else 0,
-            "memory": tail_sampling_memory(stack, seed + 100)}
+            "spans_per_cpu_s_median": sorted(per_cpu)[len(per_cpu) // 2] if per_cpu else 0,
+            "memory": memory}
 
 
-def cpu_profile(pprof_port: int, seconds: int = 5) -> dict[str, float]:
+def cpu_profile(pprof_port: int, delay: float, seconds: int = 5) -> dict[str, float]:
     """Cumulative CPU share per pipeline component from a CPU profile of the running Collector."""
     go = shutil.which("go")
     if go is None:
         return {"(go not on PATH: no profile)": 0.0}
-    time.sleep(1.0)
+    time.sleep(delay)
     with urllib.request.urlopen(f"http://127.0.0.1:{pprof_port}/debug/pprof/profile?seconds={seconds}", timeout=seconds + 20) as resp:
         data = resp.read()
     with tempfile.NamedTemporaryFile(suffix=".pprof") as tmp:
@@ -217,37 +222,42 @@ def heap_after_gc(pprof_port: int, collector: str) -> float:
 
 
 def tail_sampling_memory(stack: Stack, seed: int, traces: int = 10_000) -> dict[str, float]:
-    """Heap per trace held by tail_sampling: a burst sent well inside the 10 s decision_wait, heap after GC."""
+    """Heap per trace held by tail_sampling: a burst sent well inside the 10 s decision_wait, heap after GC, over
+    the growth of otelcol_processor_tail_sampling_sampling_traces_on_memory."""
     ep = stack.endpoints()
     port = ep.ports["collector_pprof"]
-    time.sleep(12)  # the previous steps' traces decided and released
-    base = heap_after_gc(port, ep.collector_metrics)
+    gauge = "otelcol_processor_tail_sampling_sampling_traces_on_memory"
+    time.sleep(3)
+    base, before = heap_after_gc(port, ep.collector_metrics), metric(ep.collector_metrics, gauge)
     bodies = load_bodies(seed, traces, "bench-memory")
     started = time.monotonic()
     send_at_rate(ep.otlp_http, bodies, 0, workers=4)
     held = heap_after_gc(port, ep.collector_metrics)
-    in_memory = metric(ep.collector_metrics, "otelcol_processor_tail_sampling_sampling_traces_on_memory")
+    in_memory = metric(ep.collector_metrics, gauge) - before
     result = {"traces_in_memory": in_memory, "heap_delta_mib": round((held - base) / 2**20, 1),
               "bytes_per_trace": round((held - base) / in_memory) if in_memory else 0.0,
               "burst_seconds": round(time.monotonic() - started, 1)}
     print(f"tail_sampling memory: {result}")
+    time.sleep(12)  # decided before the rate steps start
     return result
 
 
-def curve(gateway_counts: list[int], traces: int, seed: int, state_root: Path) -> list[dict[str, Any]]:
+def curve(stack: Stack, gateway_counts: list[int], traces: int, seed: int) -> list[dict[str, Any]]:
     rows = []
+    tiers = TwoTier(stack)
     for g in gateway_counts:
-        tiers = TwoTier(Stack(state_root / f"g{g}"))
         tiers.up(gateways=g, agents=2, free_ports=True, gomaxprocs=1)
         try:
-            shapes = trace_shapes(seed + g, traces)
+            shapes = trace_shapes(seed + g, min(traces, 2000))
             agents = tiers.agents()
-            halves = [encode_requests(shapes, service="bench-tiers", traces_per_request=TRACES_PER_REQUEST, spans=range(SPANS_PER_TRACE - 1)),
-                      encode_requests(shapes, service="bench-tiers", traces_per_request=TRACES_PER_REQUEST, spans=[SPANS_PER_TRACE - 1])]
+            requests = traces // TRACES_PER_REQUEST
+            halves = [repeat_with_new_ids(encode_requests(shapes, service="bench-tiers", traces_per_request=TRACES_PER_REQUEST, spans=part),
+                                          shapes, requests, seed=seed + g, traces_per_request=TRACES_PER_REQUEST)
+                      for part in (range(SPANS_PER_TRACE - 1), [SPANS_PER_TRACE - 1])]
             gws = tiers.gateways()
             pids = {t.name: pid_of(tiers.stack, t.name) for t in [*agents, *gws]}
             cpu0 = {n: cpu_seconds(p) for n, p in pids.items()}
-            spans = traces * SPANS_PER_TRACE
+            spans = requests * TRACES_PER_REQUEST * SPANS_PER_TRACE
             t0 = time.monotonic()
             senders = [threading.Thread(target=send_at_rate, args=(a.url("otlp_http"), b, 0), kwargs={"workers": 2})
                        for a, b in zip(agents, halves, strict=True)]
@@ -267,14 +277,34 @@ def curve(gateway_counts: list[int], traces: int, seed: int, state_root: Path) -
             rows.append(row)
             print(f"curve: {row}")
         finally:
-            tiers.stack.down()
+            tiers.down()
     return rows
 
 
 def print_row(row: dict[str, Any]) -> None:
-    keys = ("target_spans_s", "achieved_spans_s", "traces_s", "collector_cpu_cores", "spans_per_cpu_s", "peak_rss_mib",
+    keys = ("target_spans_s", "achieved_spans_s", "traces_s", "spans_per_cpu_s", "peak_rss_mib",
             "refused", "dropped", "jaeger_spans", "sent_spans", "sustained")
     print("  ".join(f"{k}={row[k]}" for k in keys) + (f"\n  profile (cum % of CPU): {row['profile_cum_pct']}" if "profile_cum_pct" in row else ""))
+
+
+def print_tables(results: dict[str, Any]) -> None:
+    """The figures as Markdown tables (what README quotes)."""
+    cap = results["capacity"]
+    print("\n| target spans/s | achieved spans/s | traces/s | spans per Collector CPU-s | peak RSS MiB | refused | dropped | Jaeger spans / sent | sustained |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in cap["steps"]:
+        print(f"| {r['target_spans_s']} | {r['achieved_spans_s']} | {r['traces_s']} | {r['spans_per_cpu_s']} | {r['peak_rss_mib']} | "
+              f"{r['refused']:.0f} | {r['dropped']:.0f} | {r['jaeger_spans']} / {r['sent_spans']} | {'yes' if r['sustained'] else 'no'} |")
+    m = cap["memory"]
+    print(f"\ntail_sampling: {m['traces_in_memory']:.0f} traces in memory, heap +{m['heap_delta_mib']} MiB = {m['bytes_per_trace']} B per trace")
+    print(f"one core: {cap['spans_per_cpu_s_median']} spans per Collector CPU-second (median of sustained steps) = "
+          f"{cap['spans_per_cpu_s_median'] // SPANS_PER_TRACE} LLM traces/s")
+    if results.get("curve"):
+        print("\n| gateways | spans | spans/s | wall s | agents CPU-s | gateways CPU-s | refused | failed |")
+        print("|---|---|---|---|---|---|---|---|")
+        for r in results["curve"]:
+            print(f"| {r['gateways']} | {r['spans']} | {r['spans_s']} | {r['wall_s']} | {r['agents_cpu_s']} | {r['gateways_cpu_s']} | "
+                  f"{r['refused']:.0f} | {r['failed']:.0f} |")
 
 
 def main() -> int:
@@ -288,9 +318,9 @@ def main() -> int:
     parser.add_argument("--no-curve", action="store_true")
     parser.add_argument("--json", help="write every figure to this file")
     args = parser.parse_args()
-    rates = args.rates or ([2000, 5000, 10000, 0] if args.quick else [1000, 2000, 5000, 10000, 15000, 20000, 0])
-    seconds = args.seconds or (8.0 if args.quick else 20.0)
-    curve_traces = args.curve_traces or (3000 if args.quick else 10000)
+    rates = args.rates or ([5000, 10000, 20000, 0] if args.quick else [2000, 5000, 10000, 15000, 20000, 30000, 0])
+    seconds = args.seconds or (12.0 if args.quick else 20.0)
+    curve_traces = args.curve_traces or (10_000 if args.quick else 30_000)
     if len(os.sched_getaffinity(0)) > 1:
         os.sched_setaffinity(0, set(os.sched_getaffinity(0)) - {args.core})
     started = time.monotonic()
@@ -304,16 +334,17 @@ def main() -> int:
             subprocess.run(["taskset", "-a", "-c", "-p", str(args.core), str(pid_of(stack, "collector"))], check=True, capture_output=True)
             print(f"capacity of otel-collector-config.yaml, Collector pinned to core {args.core}, {seconds:.0f} s a step:")
             results["capacity"] = capacity(stack, rates, seconds, seed=1)
+            if not args.no_curve:
+                print(f"scale-out: 2 agents -> N gateways (every tier Collector GOMAXPROCS=1), {curve_traces} traces flat out:")
+                results["curve"] = curve(stack, args.gateways, curve_traces, seed=50)
         finally:
             stack.down()
-        if not args.no_curve:
-            print(f"scale-out: 2 agents -> N gateways (GOMAXPROCS=1 each), {curve_traces} traces flat out:")
-            results["curve"] = curve(args.gateways, curve_traces, seed=50, state_root=Path(tmp))
     results["load_average_at_end"] = os.getloadavg()
     results["wall_seconds"] = round(time.monotonic() - started)
     print(f"sustained (zero refused, zero dropped, Jaeger complete): {results['capacity']['sustained_spans_s']} spans/s = "
           f"{results['capacity']['sustained_spans_s'] // SPANS_PER_TRACE} traces/s on one core; "
           f"load average at end {results['load_average_at_end'][0]:.1f}; {results['wall_seconds']} s")
+    print_tables(results)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     return 0
