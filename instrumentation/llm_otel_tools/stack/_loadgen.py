@@ -24,8 +24,9 @@ from collections.abc import Container, Iterator, Sequence
 
 import llm_otel._semconv as sc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span, Status
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
 __all__ = ["SPANS_PER_TRACE", "LoadResult", "TraceShape", "encode_requests", "repeat_with_new_ids", "send_at_rate", "trace_shapes"]
 
@@ -95,7 +96,7 @@ def _spans(shape: TraceShape, index: int) -> Iterator[Span]:
         _kv(sc.GEN_AI_USAGE_INPUT_TOKENS, shape.input_tokens), _kv(sc.GEN_AI_USAGE_OUTPUT_TOKENS, shape.output_tokens),
         _kv(sc.LLM_OTEL_COST_USD, shape.cost_usd), _kv(sc.GEN_AI_RESPONSE_ID, f"resp-{shape.trace_id_hex[:12]}"),
     ]
-    children: list[tuple[str, int, list[KeyValue]]] = [
+    children: list[tuple[str, Span.SpanKind.ValueType, list[KeyValue]]] = [
         (f"{sc.OP_RETRIEVAL} docs", Span.SPAN_KIND_CLIENT, [
             _kv(sc.GEN_AI_OPERATION_NAME, sc.OP_RETRIEVAL), _kv(sc.GEN_AI_PROVIDER_NAME, "chroma"),
             _kv(sc.GEN_AI_DATA_SOURCE_ID, "docs"), _kv(sc.GEN_AI_RETRIEVAL_TOP_K, 4),
@@ -134,7 +135,8 @@ def encode_requests(
         picked = [s for i, shape in enumerate(shapes[start:start + traces_per_request])
                   for n, s in enumerate(_spans(shape, start + i)) if n in spans]
         request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(
-            resource={"attributes": resource}, scope_spans=[{"scope": {"name": "llm_otel"}, "spans": picked}])])
+            resource=Resource(attributes=resource),
+            scope_spans=[ScopeSpans(scope=InstrumentationScope(name="llm_otel"), spans=picked)])])
         bodies.append(request.SerializeToString())
     return bodies
 
