@@ -13,6 +13,7 @@ import json
 import os
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -21,6 +22,8 @@ import pytest
 from llm_otel_tools.stack import Stack, StackError
 from llm_otel_tools.stack._loadgen import SPANS_PER_TRACE, encode_requests, send_at_rate, trace_shapes
 from llm_otel_tools.stack._topology import TwoTier
+
+from tests.support import poll
 
 pytestmark = pytest.mark.stack
 
@@ -137,3 +140,21 @@ def collector_metric(base: str, name: str) -> float:
         text = resp.read().decode()
     return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                if line.startswith((name + "{", name + " ")))
+
+
+def test_prometheus_scrapes_every_tier_and_the_agents_count_every_span(tiers: TwoTier) -> None:
+    prometheus = tiers.stack.endpoints().prometheus
+
+    def query(promql: str) -> list[dict[str, Any]]:
+        url = f"{prometheus}/api/v1/query?" + urllib.parse.urlencode({"query": promql})
+        with urllib.request.urlopen(url, timeout=10) as resp:
+            result: list[dict[str, Any]] = json.loads(resp.read())["data"]["result"]
+        return result
+
+    up = poll(lambda: len(r := query('up{job="llm-otel-tiers"} == 1')) == 7 and r, timeout=60,
+              what="7 tier targets up (2 agents x 2 endpoints, 3 gateways)")
+    assert len(up) == 7
+    # span_metrics on the agents count every span before sampling: 500 traces (both tests above) x 5 spans.
+    calls = poll(lambda: (r := query(f'sum(traces_span_metrics_calls_total{{service_name="{TIERED}"}})'))
+                 and float(r[0]["value"][1]) == 500 * SPANS_PER_TRACE and r, timeout=60, what="span_metrics of 2500 spans")
+    assert float(calls[0]["value"][1]) == 2500

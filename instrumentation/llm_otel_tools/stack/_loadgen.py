@@ -168,15 +168,19 @@ class LoadResult:
     statuses: dict[int, int] = dataclasses.field(default_factory=dict)
 
 
-def send_at_rate(endpoint: str, bodies: Sequence[bytes], requests_per_s: float, *, workers: int = 4) -> LoadResult:
+def send_at_rate(
+    endpoint: str, bodies: Sequence[bytes], requests_per_s: float, *, workers: int = 4, max_seconds: float | None = None
+) -> LoadResult:
     """POST the bodies to ``<endpoint>/v1/traces`` on a fixed schedule (request i at t0 + i/rate) with keep-alive
     connections; a slow Collector makes the send fall behind schedule (OTLP/HTTP answers after the pipeline has
-    taken the data), which is how saturation shows. ``requests_per_s <= 0`` sends as fast as possible."""
+    taken the data), which is how saturation shows. ``requests_per_s <= 0`` sends as fast as possible.
+    ``max_seconds`` stops starting new requests after that long (the rest of ``bodies`` stays unsent)."""
     url = urllib.parse.urlsplit(endpoint)
     result = LoadResult()
     lock = threading.Lock()
     next_index = iter(range(len(bodies)))
     t0 = time.monotonic() + 0.05
+    stop_at = t0 + max_seconds if max_seconds else float("inf")
 
     def worker() -> None:
         conn = http.client.HTTPConnection(url.hostname or "127.0.0.1", url.port or 4318, timeout=30)
@@ -184,7 +188,7 @@ def send_at_rate(endpoint: str, bodies: Sequence[bytes], requests_per_s: float, 
         while True:
             with lock:
                 i = next(next_index, None)
-            if i is None:
+            if i is None or time.monotonic() > stop_at:
                 break
             if requests_per_s > 0:
                 delay = t0 + i / requests_per_s - time.monotonic()
