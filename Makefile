@@ -81,3 +81,8 @@ bench-frameworks: venv
 clean:
 	-$(VENV)/bin/llm-otel stack down
 	rm -rf $(VENV) .state
+
+# Capacity of the shipped Collector pipeline and the two-tier scale-out curve (README "Scale"); QUICK=1: <= 4 min.
+.PHONY: bench-collector
+bench-collector: venv components
+	$(PY) benchmarks/bench_collector.py $(if $(QUICK),--quick)

@@ -25,6 +25,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--fast", action="store_true", help="test variant: 1s scrape/evaluation, alerts without for:")
     parser.add_argument("--badger", action="store_true", help="Jaeger with Badger on disk instead of memory")
     parser.add_argument("--webhook-url", help="Alertmanager default webhook URL (else $LLM_OTEL_ALERT_WEBHOOK_URL)")
+    parser.add_argument("--gateways", type=int, default=0, metavar="N",
+                        help="also run the two-tier pipeline: N gateway Collectors (tail sampling) behind the agents")
+    parser.add_argument("--agents", type=int, default=2, metavar="M", help="agent Collectors with --gateways (default 2)")
     parser.add_argument("--install-missing", action="store_true", help="apt-get install prometheus/alertmanager if missing")
     return parser
 
@@ -44,6 +47,8 @@ def main(argv: list[str] | None = None) -> int:
             for item in args.port:
                 name, _, value = item.partition("=")
                 ports[name] = int(value)
+            if args.gateways:
+                return _up_two_tier(stack, args, ports)
             stack.up(
                 ports,
                 free_ports=args.free_ports,
@@ -67,6 +72,22 @@ def main(argv: list[str] | None = None) -> int:
     except StackError as exc:
         print(f"llm-otel stack: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _up_two_tier(stack: Stack, args: argparse.Namespace, ports: dict[str, int]) -> int:
+    from llm_otel_tools.stack._topology import TwoTier
+
+    tiers = TwoTier(stack)
+    tiers.up(args.gateways, args.agents, ports=ports, free_ports=args.free_ports, fast=args.fast,
+             webhook_url=args.webhook_url, badger=args.badger, install_missing=args.install_missing)
+    code = _print_status(stack, args.json)
+    if args.json:
+        print(json.dumps({"tiers": tiers.describe()}, indent=2))
+    else:
+        for name, where in tiers.describe().items():
+            print(f"{name:13} " + " ".join(f"{k}={v}" for k, v in where.items()))
+        print(f"{'send OTLP to':13} the agents' otlp_grpc / otlp_http (every trace reaches one gateway by trace id)")
+    return code
 
 
 def _print_status(stack: Stack, as_json: bool) -> int:
