@@ -53,8 +53,13 @@ class Proc:
     """One child process with its log file; stopped by its own pid."""
 
     def __init__(self, name: str, cmd: list[str], log: Path, env: dict[str, str] | None = None, cwd: Path | None = None):
-        self.name, self.log = name, log
-        self._log_fh = log.open("wb")
+        self.name, self.log, self._args = name, log, (cmd, env, cwd)
+        self.start()
+
+    def start(self) -> None:
+        """(Re)starts the process, appending to its log."""
+        cmd, env, cwd = self._args
+        self._log_fh = self.log.open("ab")
         self.popen = subprocess.Popen(cmd, stdout=self._log_fh, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                       start_new_session=True)
 
@@ -219,4 +224,7 @@ class Collector(Proc):
         configs = [f"--config={p}" for p in (base, *overlays, isolation)]
         super().__init__(name, [built_binary("collector/build.sh"), *configs], workdir / "collector.log",
                          {**os.environ, "GOMEMLIMIT": "200MiB", **env}, workdir)
+
+    def start(self) -> None:
+        super().start()
         self.wait_until(lambda: http_ok(f"http://127.0.0.1:{self.metrics_port}/metrics"), "serving its metrics")

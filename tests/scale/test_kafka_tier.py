@@ -6,7 +6,7 @@ spans were sent through two different agents at different times (records keyed b
 trace, one consumer per partition). Each gateway tags the spans it passes (a transform processor added by the test
 overlay, after tail sampling) so the test can see which sampler decided each trace.
 
-Runs in about 60-90 s on the 2-core machine (broker start 20-40 s). Needs `make components`.
+Runs in about 2 minutes on the 2-core machine (the broker start is 20-40 s of it). Needs `make components`.
 """
 
 from __future__ import annotations
@@ -94,17 +94,29 @@ def kafka_topology(tmp_path_factory: pytest.TempPathFactory):
             procs.append(agent)
             agents.append(agent)
 
-        # The group is settled when the two gateways own all partitions between them, each at least one.
-        def owned(gw: Collector) -> float:
-            return (metric_sum(gw.metrics_port, "otelcol_kafka_receiver_partition_start")
-                    - metric_sum(gw.metrics_port, "otelcol_kafka_receiver_partition_close"))
-        poll(lambda: [owned(g) for g in gateways] if all(owned(g) >= 1 for g in gateways)
-             and sum(owned(g) for g in gateways) == PARTITIONS else None,
-             timeout=90, what=f"both gateways owning the {PARTITIONS} partitions of {TOPIC}")
+        wait_group_settled(gateways)
         yield {"agents": agents, "gateways": gateways, "jaeger_query": jports["QUERY_HTTP"]}
     finally:
         for proc in reversed(procs):
             proc.stop()
+
+
+def wait_group_settled(gateways: list[Collector]) -> None:
+    """Until the gateways own all partitions between them, each at least one (their receivers' own metrics)."""
+    def owned(gw: Collector) -> float:
+        return (metric_sum(gw.metrics_port, "otelcol_kafka_receiver_partition_start")
+                - metric_sum(gw.metrics_port, "otelcol_kafka_receiver_partition_close"))
+    poll(lambda: [owned(g) for g in gateways] if all(owned(g) >= 1 for g in gateways)
+         and sum(owned(g) for g in gateways) == PARTITIONS else None,
+         timeout=90, what=f"the gateways owning the {PARTITIONS} partitions of {TOPIC}")
+
+
+def wait_whole(query_port: int, sent: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """Every sent trace from Jaeger once each has at least its sent number of spans."""
+    def whole() -> dict[str, list[dict[str, Any]]] | None:
+        got = {tid: jaeger_trace(query_port, tid) for tid in sent}
+        return got if all(len(got[tid]) >= n for tid, n in sent.items()) else None
+    return poll(whole, timeout=90, what=f"all {len(sent)} traces complete in Jaeger")
 
 
 def provider(endpoint: str, service: str) -> TracerProvider:
@@ -146,10 +158,7 @@ def test_every_trace_whole_through_kafka_and_decided_by_one_gateway(kafka_topolo
     agents, gateways = kafka_topology["agents"], kafka_topology["gateways"]
     sent = send_llm_traces(agents[0].otlp_grpc, agents[1].otlp_grpc, TRACES, seed=int(os.environ.get("SEED", "15")))
 
-    def whole() -> dict[str, list[dict[str, Any]]] | None:
-        got = {tid: jaeger_trace(kafka_topology["jaeger_query"], tid) for tid in sent}
-        return got if all(len(got[tid]) >= n for tid, n in sent.items()) else None
-    traces = poll(whole, timeout=90, what=f"all {TRACES} traces complete in Jaeger")
+    traces = wait_whole(kafka_topology["jaeger_query"], sent)
 
     for tid, spans in traces.items():
         assert len(spans) == sent[tid], f"trace {tid}: {len(spans)} spans in Jaeger, {sent[tid]} sent"
@@ -165,3 +174,22 @@ def test_every_trace_whole_through_kafka_and_decided_by_one_gateway(kafka_topolo
                    for g in gateways)
     assert produced == total, f"agents' kafka exporter sent {produced} spans, {total} expected"
     assert consumed == total, f"gateways' kafka receiver accepted {consumed} spans, {total} expected"
+
+
+def test_records_wait_in_kafka_while_every_gateway_is_down(kafka_topology: dict[str, Any]):
+    """Both gateways stopped, traffic sent, gateways restarted: they resume from the group's committed offsets and
+    every trace arrives whole (at-least-once: a span may be delivered twice, never lost). Runs after the test above."""
+    agents, gateways = kafka_topology["agents"], kafka_topology["gateways"]
+    for gw in gateways:
+        gw.stop()
+    sent = send_llm_traces(agents[0].otlp_grpc, agents[1].otlp_grpc, 20, seed=16)
+    expected = (TRACES + 20) * SPANS_PER_TRACE
+    poll(lambda: sum(metric_sum(a.metrics_port, "otelcol_exporter_sent_spans", exporter="kafka/traces")
+                     for a in agents) == expected,
+         timeout=30, what=f"the agents' kafka exporter at {expected} spans sent while no gateway runs")
+    for gw in gateways:
+        gw.start()
+    wait_group_settled(gateways)
+    traces = wait_whole(kafka_topology["jaeger_query"], sent)
+    for tid, spans in traces.items():
+        assert len({s["spanId"] for s in spans}) == sent[tid], f"trace {tid}: spans missing after the outage"
