@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.support import poll
+from tests.support import jaeger_trace_spans, poll
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -138,24 +138,8 @@ def start_jaeger(workdir: Path) -> tuple[Proc, dict[str, int]]:
 
 
 def jaeger_trace(query_port: int, trace_id: str) -> list[dict[str, Any]]:
-    """Spans of one trace from Jaeger's api_v3 (OTLP JSON), each with its attributes flattened; [] if absent."""
-    import json
-    import urllib.error
-
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{query_port}/api/v3/traces/{trace_id}", timeout=5) as resp:
-            data = json.loads(resp.read())
-    except urllib.error.HTTPError as exc:
-        if exc.code == 404:
-            return []
-        raise
-    spans = []
-    for rs in data.get("result", {}).get("resourceSpans", []):
-        for ss in rs.get("scopeSpans", []):
-            for span in ss.get("spans", []):
-                attrs = {a["key"]: next(iter(a.get("value", {}).values()), None) for a in span.get("attributes", [])}
-                spans.append({**span, "attrs": attrs})
-    return spans
+    """Spans of one trace from the Jaeger on `query_port`, each with its attributes flattened; [] if absent."""
+    return jaeger_trace_spans(f"http://127.0.0.1:{query_port}", trace_id)
 
 
 # ------------------------------------------------------------------------------------------- Collectors
