@@ -16,7 +16,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat pyproject.toml | sha1sum | c
 JAEGER_UI_VERSION := $(shell sed -nE 's/^version="\$$\{JAEGER_UI_VERSION:-(.*)\}"$$/\1/p' jaeger/build-ui.sh)
 JAEGER_UI_ARCHIVE ?= $(wildcard ../shared/vendor/jaeger-ui-$(if $(filter v%,$(JAEGER_UI_VERSION)),$(JAEGER_UI_VERSION),$(shell echo $(JAEGER_UI_VERSION) | cut -c1-8)).tar.gz)
 
-.PHONY: venv components lint test test-core demo bench bench-core bench-providers bench-venv bench-mcp bench-frameworks clean
+.PHONY: venv components components-scale lint test test-core demo bench bench-core bench-providers bench-venv bench-mcp bench-frameworks clean
 
 venv: $(STAMP)
 
@@ -27,13 +27,20 @@ $(STAMP): pyproject.toml
 	touch $@
 
 # The real pipeline components the stack and its tests run (idempotent; rebuilds only on change).
-components:
+components: components-scale
 	@missing=""; for b in prometheus promtool prometheus-alertmanager amtool docker-compose chromium; do \
 	  command -v $$b >/dev/null 2>&1 || missing=1; done; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(APT_PACKAGES); fi
 	bash collector/build.sh >/dev/null
 	bash jaeger/build.sh >/dev/null
 	JAEGER_UI_VERSION=$(JAEGER_UI_VERSION) JAEGER_UI_ARCHIVE=$(JAEGER_UI_ARCHIVE) bash jaeger/build-ui.sh >/dev/null
+
+# The scale tests' components (tests/scale): Java + Maven and the Apache Kafka jars from Maven Central
+# (scale/kafka.sh, cached under ~/.cache/llm-otel/kafka), VictoriaMetrics for remote_write (apt). Idempotent.
+components-scale:
+	@missing=""; for b in java mvn victoria-metrics; do command -v $$b >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless maven victoria-metrics; fi
+	bash scale/kafka.sh fetch >/dev/null
 
 # Lint and types: ruff over the tree, mypy strict on the library (configured in pyproject.toml).
 lint: venv

@@ -55,3 +55,35 @@ def pip_target(*specs: str) -> str:
         shutil.rmtree(target, ignore_errors=True)
         building.rename(target)
     return str(target)
+
+
+def jaeger_trace_spans(query_url: str, trace_id: str) -> list[dict[str, Any]]:
+    """All spans of one trace from Jaeger's api_v3 (OTLP JSON) at `query_url`, each with `service` and its
+    attributes flattened into `attrs`; [] when Jaeger does not have it (yet)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{query_url}/api/v3/traces/{trace_id}", timeout=5) as resp:
+            data = json.loads(resp.read())
+    except urllib.error.HTTPError as exc:
+        if exc.code == 404:
+            return []
+        raise
+    spans = []
+    for rs in data.get("result", {}).get("resourceSpans", []):
+        service = attr_dict(rs.get("resource", {}).get("attributes", [])).get("service.name")
+        for ss in rs.get("scopeSpans", []):
+            for span in ss.get("spans", []):
+                spans.append({**span, "service": service, "attrs": attr_dict(span.get("attributes", []))})
+    return spans
+
+
+def attr_dict(attrs: list[dict[str, Any]]) -> dict[str, Any]:
+    """OTLP JSON attributes as {key: value}."""
+    out = {}
+    for a in attrs:
+        value = a.get("value", {})
+        out[a["key"]] = next(iter(value.values()), None) if value else None
+    return out

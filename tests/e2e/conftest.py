@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 from llm_otel_tools.stack import Endpoints, Stack, StackError
 
-from tests.support import poll
+from tests.support import attr_dict as attr_dict  # re-exported: suites import it from here
+from tests.support import jaeger_trace_spans, poll
 
 
 def get_json(url: str, timeout: float = 5.0) -> Any:
@@ -39,19 +40,7 @@ class Pipeline:
     # Jaeger (api_v3, OTLP JSON)
     def trace_spans(self, trace_id: str) -> list[dict[str, Any]]:
         """All spans of one trace with `service` added, or [] when Jaeger does not have it (yet)."""
-        try:
-            data = get_json(f"{self.endpoints.jaeger_query}/api/v3/traces/{trace_id}")
-        except urllib.error.HTTPError as exc:
-            if exc.code == 404:
-                return []
-            raise
-        spans = []
-        for rs in data.get("result", {}).get("resourceSpans", []):
-            service = attr_dict(rs.get("resource", {}).get("attributes", [])).get("service.name")
-            for ss in rs.get("scopeSpans", []):
-                for span in ss.get("spans", []):
-                    spans.append({**span, "service": service, "attrs": attr_dict(span.get("attributes", []))})
-        return spans
+        return jaeger_trace_spans(self.endpoints.jaeger_query, trace_id)
 
     def wait_trace(self, trace_id: str, n_spans: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         return poll(lambda: (s := self.trace_spans(trace_id)) and len(s) >= n_spans and s,
@@ -78,14 +67,6 @@ class Pipeline:
             if all(f'{k}="{v}"' in line for k, v in labels.items()):
                 total += float(line.rsplit(" ", 1)[1])
         return total
-
-
-def attr_dict(attrs: list[dict[str, Any]]) -> dict[str, Any]:
-    out = {}
-    for a in attrs:
-        value = a.get("value", {})
-        out[a["key"]] = next(iter(value.values()), None) if value else None
-    return out
 
 
 class Webhook:
