@@ -81,9 +81,7 @@ def stack_with_vm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[En
             pytest.fail(f"cannot start the pipeline: {exc}", pytrace=False)
         config = stack.state_dir / "prometheus" / "prometheus.yml"
         config.write_text(with_remote_write(config.read_text(), f"http://127.0.0.1:{port}/api/v1/write"))
-        req = urllib.request.Request(f"{endpoints.prometheus}/-/reload", method="POST")
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            assert resp.status == 200
+        stack.reload_prometheus()
         yield endpoints, f"http://127.0.0.1:{port}", stack
     finally:
         stack.down()

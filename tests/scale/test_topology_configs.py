@@ -42,6 +42,7 @@ GATEWAY = load("collector/gateway.yaml")
         (AGENT, "exporters", "debug"),
         (AGENT, "exporters", "file/events"),
         (AGENT, "extensions", "health_check"),
+        (AGENT, "extensions", "bearertokenauth/otlp"),
         (GATEWAY, "processors", "memory_limiter"),
         (GATEWAY, "processors", "tail_sampling"),
         (GATEWAY, "processors", "batch"),

@@ -564,6 +564,29 @@ class Stack:
             time.sleep(0.2)
         raise StackError(f"{name} not healthy at {health_url} after {timeout:.0f}s; last log lines:\n{_tail(log)}")
 
+    def reload_prometheus(self, timeout: float = 30.0) -> None:
+        """Make the running Prometheus re-read its rendered config: SIGHUP (the lifecycle API is off), then wait
+        until its ``prometheus_config_last_reload_success_timestamp_seconds`` moves past the signal."""
+        pid = self._our_pid("prometheus", self._read_state())
+        if pid is None:
+            raise StackError("prometheus is not running under this stack")
+        metrics_url = self.endpoints().prometheus + "/metrics"
+        sent = time.time()
+        os.kill(pid, signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(metrics_url, timeout=2) as resp:
+                    body = resp.read().decode()
+            except OSError:
+                body = ""
+            found = re.search(r"(?m)^prometheus_config_last_reload_successful (\S+)", body)
+            stamp = re.search(r"(?m)^prometheus_config_last_reload_success_timestamp_seconds (\S+)", body)
+            if found and stamp and float(found.group(1)) == 1 and float(stamp.group(1)) >= int(sent):
+                return
+            time.sleep(0.2)
+        raise StackError(f"Prometheus did not reload its config within {timeout:.0f} s: {_tail(self.log_file('prometheus'))}")
+
     def stop(self, name: str, *, state: dict[str, Any] | None = None, timeout: float = 15.0) -> bool:
         """Stop one process (SIGTERM, then SIGKILL after `timeout`) if it is ours and alive."""
         state = state if state is not None else self._read_state()

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import urllib.request
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -167,13 +166,7 @@ class TwoTier:
                  f"  - job_name: llm-otel-tiers\n    honor_labels: true\n    static_configs:\n"
                  f"      - targets: [{', '.join(targets)}]\n")
         path.write_text(text)
-        prometheus = self.stack.endpoints().prometheus
-        request = urllib.request.Request(f"{prometheus}/-/reload", method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10):
-                pass
-        except OSError as exc:
-            raise StackError(f"Prometheus at {prometheus} did not reload {path}: {exc}") from exc
+        self.stack.reload_prometheus()
 
     def describe(self) -> dict[str, Any]:
         return {t.name: {k: f"127.0.0.1:{v}" for k, v in t.ports.items()} for t in self.tiers()}
