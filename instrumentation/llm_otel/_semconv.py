@@ -374,3 +374,31 @@ LLM_OTEL_HANDOFF_TO_AGENT: Final = "llm_otel.handoff.to_agent"
 LLM_OTEL_GUARDRAIL_TRIGGERED: Final = "llm_otel.guardrail.triggered"
 TOOL_TYPE_FUNCTION: Final = "function"
 TOOL_TYPE_EXTENSION: Final = "extension"
+
+# -- hardening: limits, rejected values, exceptions (issue 10, helper hardlib) --
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
+EXCEPTION_ESCAPED: Final = "exception.escaped"
+LLM_OTEL_ENDED_EARLY: Final = "llm_otel.ended_early"
+LLM_OTEL_END_REASON: Final = "llm_otel.end_reason"
+LLM_OTEL_METRIC_ATTRIBUTE: Final = "llm_otel.metric.attribute"
+LLM_OTEL_REJECTED_FIELD: Final = "llm_otel.rejected.field"
+LLM_OTEL_REJECTED_REASON: Final = "llm_otel.rejected.reason"
+LABEL_OTHER: Final = "_OTHER"
+"""What a metric attribute's value becomes beyond its limit (``LLM_OTEL_METRIC_ATTRIBUTE_LIMIT``)."""
+REJECTED_TYPE: Final = "type"
+REJECTED_RANGE: Final = "range"
+REJECTED_NEGATIVE: Final = "negative"
+METRIC_ATTRIBUTE_OVERFLOW: Final = CounterMetric(
+    "llm_otel.metric.attribute_overflow", "{point}",
+    "Metric points whose attribute value was collapsed to _OTHER by llm_otel's cardinality guard.",
+    frozenset({LLM_OTEL_METRIC_ATTRIBUTE}),
+)
+METRIC_REJECTED_VALUES: Final = CounterMetric(
+    "llm_otel.rejected_values", "{value}",
+    "Values llm_otel left out because of their type or range (the rest of the span and its metrics stay).",
+    frozenset({LLM_OTEL_REJECTED_FIELD, LLM_OTEL_REJECTED_REASON}),
+)
+LIMIT_METRICS: Final[tuple[Metric, ...]] = (METRIC_ATTRIBUTE_OVERFLOW, METRIC_REJECTED_VALUES)
