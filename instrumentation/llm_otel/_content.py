@@ -212,7 +212,7 @@ def _prepare(value: Any, limit: int, key: str | None = None) -> Any:
             value = value[:limit] + TRUNCATION_MARKER.format(cut=len(value.encode("utf-8", "replace")) - limit, total=len(value.encode("utf-8", "replace")))
         return redact(_clean_utf8(value))
     if isinstance(value, Mapping):
-        return {str(k): _prepare(v, limit, str(k)) for k, v in value.items()}
+        return {_clean_utf8(str(k)): _prepare(v, limit, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_prepare(v, limit, key) for v in value]
     if value.__class__ is int:  # a card number given as a number
