@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import llm_otel
+import llm_otel._semconv as sc
 import pytest
 from hardening_support import assert_encodable
 from opentelemetry.trace import StatusCode
-
-import llm_otel
-import llm_otel._semconv as sc
 
 
 def test_lone_surrogates_in_names_and_errors_do_not_drop_the_batch(otel_capture):

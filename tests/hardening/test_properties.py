@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import llm_otel
 import pytest
 from hardening_support import assert_encodable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-import llm_otel
 from llm_otel._content import encode
 from llm_otel._redaction import redact
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
-from hardening_support import assert_encodable
-
 import llm_otel
 import llm_otel._semconv as sc
+import pytest
+from hardening_support import assert_encodable
 from llm_otel._redaction import redact
 
 SECRETS = {

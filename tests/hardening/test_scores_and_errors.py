@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
+import llm_otel
+import llm_otel._semconv as sc
 import pytest
 from hardening_support import assert_encodable
 from opentelemetry.trace import StatusCode
-
-import llm_otel
-import llm_otel._semconv as sc
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 KEY = "sk-proj-" + "A1b2C3d4" * 4
