@@ -10,8 +10,9 @@ from typing import Any
 
 from llm_otel import _semconv as sc
 from llm_otel._agent import AgentInvocation, WorkflowInvocation
-from llm_otel._llm import LLMInvocation
+from llm_otel._llm import REQUEST_PARAMS, LLMInvocation
 from llm_otel._retrieval import RetrievalInvocation
+from llm_otel._safety import unknown_fields
 from llm_otel._tool import ToolInvocation
 
 
@@ -29,7 +30,12 @@ def llm_call(
     ...     reply = my_client.complete(prompt)
     ...     call.input_tokens, call.output_tokens = reply.usage.input, reply.usage.output
     """
-    return LLMInvocation(provider, model, operation, server_address, server_port, **request_params)
+    try:
+        return LLMInvocation(provider, model, operation, server_address, server_port, **request_params)
+    except TypeError:  # an unknown keyword (a typo): reported, left out; the call goes on
+        known = {k: v for k, v in request_params.items() if k in REQUEST_PARAMS}
+        unknown_fields("llm_call", {k: v for k, v in request_params.items() if k not in REQUEST_PARAMS})
+        return LLMInvocation(provider, model, operation, server_address, server_port, **known)
 
 
 def retrieval(
@@ -37,8 +43,11 @@ def retrieval(
     top_k: int | None = None,
     query: str | None = None,
     provider: str | None = None,
+    **unknown: Any,
 ) -> RetrievalInvocation:
     """A retrieval: span ``retrieval {data_source}``; set ``documents`` to (id, score) pairs."""
+    if unknown:
+        unknown_fields("retrieval", unknown)
     return RetrievalInvocation(data_source, top_k, query, provider)
 
 
@@ -47,8 +56,11 @@ def tool(
     call_id: str | None = None,
     description: str | None = None,
     type: str = "function",
+    **unknown: Any,
 ) -> ToolInvocation:
     """A tool execution: span ``execute_tool {name}``; ``arguments``/``result`` are opt-in content."""
+    if unknown:
+        unknown_fields("tool", unknown)
     return ToolInvocation(name, call_id, description, type)
 
 
@@ -59,9 +71,18 @@ def agent(
     **options: Any,
 ) -> AgentInvocation:
     """An agent run: span ``invoke_agent {name}``; options: version, provider, conversation_id."""
+    unknown = {k: v for k, v in options.items() if k not in _AGENT_OPTIONS}
+    if unknown:
+        unknown_fields("agent", unknown)
+        options = {k: v for k, v in options.items() if k in _AGENT_OPTIONS}
     return AgentInvocation(name, id, description, **options)
 
 
-def workflow(name: str, *, conversation_id: str | None = None) -> WorkflowInvocation:
+_AGENT_OPTIONS = frozenset({"version", "provider", "conversation_id"})
+
+
+def workflow(name: str, *, conversation_id: str | None = None, **unknown: Any) -> WorkflowInvocation:
     """A workflow run (a RAG pipeline, a chain): span ``invoke_workflow {name}``."""
+    if unknown:
+        unknown_fields("workflow", unknown)
     return WorkflowInvocation(name, conversation_id=conversation_id)

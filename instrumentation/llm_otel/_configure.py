@@ -12,14 +12,22 @@ an app configured either way exports the same telemetry:
 - ``OTEL_TRACES_SAMPLER[_ARG]``, ``OTEL_BSP_*``, ``OTEL_METRIC_EXPORT_INTERVAL`` are read by the SDK.
 
 It never replaces a provider that is already installed, never writes ``os.environ``,
-and a second call does nothing.
+and a second call does nothing. A variable that names something that cannot be set up (an
+unsupported protocol such as ``http/json``, an exporter that is not installed) is logged and no
+provider is installed, as ``opentelemetry-instrument`` does: the app runs on, without export.
+
+Exit is bounded: the providers installed here are shut down at process exit in parallel, for at most
+``LLM_OTEL_SHUTDOWN_TIMEOUT`` seconds (default 5) altogether, even with the Collector down or silent;
+what is not exported by then is dropped (and a warning says so).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -81,7 +89,8 @@ def _exporter_names(signal: Signal) -> list[str]:
             protocol = (os.environ.get(_PROTOCOL_ENV[signal]) or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL") or "grpc").strip()
             if protocol not in _OTLP_BY_PROTOCOL:
                 raise ConfigurationError(
-                    f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r} is not supported; use 'grpc' or 'http/protobuf'"
+                    f"OTEL_EXPORTER_OTLP_PROTOCOL={protocol!r} is not supported; use 'grpc' or 'http/protobuf' "
+                    "(http/json is not implemented by the Python exporters)"
                 )
             name = _OTLP_BY_PROTOCOL[protocol]
         resolved.append(name)
@@ -125,36 +134,51 @@ def configure(*, service_name: str | None = None) -> Configuration:
     with _lock:
         if _result is not None:
             return _result
-        _settings.reload()
+        settings = _settings.reload()
         default = {"service.name": service_name} if service_name and not _has_env_service_name() else {}
         resource = Resource.create(default)
+        current: tuple[tuple[Signal, Any], ...] = (
+            ("traces", trace.get_tracer_provider()), ("metrics", metrics.get_meter_provider()),
+            ("logs", _logs.get_logger_provider()),
+        )
+        wanted = [signal for signal, provider in current if _is_proxy(provider)]
+        try:  # every exporter first: a bad variable installs nothing rather than half a set-up
+            exporters = {signal: [_load_exporter(signal, n) for n in _exporter_names(signal)] for signal in wanted}
+        except Exception as exc:
+            _log.error("llm_otel.configure(): %s; no OpenTelemetry provider installed, the app runs without "
+                       "export (as opentelemetry-instrument does)", exc)
+            exporters = {}
         installed: list[Signal] = []
 
         tracer_provider = trace.get_tracer_provider()
-        if _is_proxy(tracer_provider):
-            tracer_provider = TracerProvider(resource=resource)
-            for name in _exporter_names("traces"):
-                tracer_provider.add_span_processor(BatchSpanProcessor(_load_exporter("traces", name)))
+        if "traces" in exporters:
+            tracer_provider = TracerProvider(resource=resource, shutdown_on_exit=False)
+            for exporter in exporters["traces"]:
+                tracer_provider.add_span_processor(BatchSpanProcessor(exporter))
             trace.set_tracer_provider(tracer_provider)
             installed.append("traces")
 
         meter_provider = metrics.get_meter_provider()
-        if _is_proxy(meter_provider):
-            readers = []
-            for name in _exporter_names("metrics"):
-                exporter = _load_exporter("metrics", name)
-                readers.append(exporter if isinstance(exporter, MetricReader) else PeriodicExportingMetricReader(exporter))
-            meter_provider = MeterProvider(resource=resource, metric_readers=readers)
+        if "metrics" in exporters:
+            readers = [e if isinstance(e, MetricReader) else PeriodicExportingMetricReader(e)
+                       for e in exporters["metrics"]]
+            meter_provider = MeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
             metrics.set_meter_provider(meter_provider)
             installed.append("metrics")
 
         logger_provider = _logs.get_logger_provider()
-        if _is_proxy(logger_provider):
-            logger_provider = LoggerProvider(resource=resource)
-            for name in _exporter_names("logs"):
-                logger_provider.add_log_record_processor(BatchLogRecordProcessor(_load_exporter("logs", name)))
+        if "logs" in exporters:
+            logger_provider = LoggerProvider(resource=resource, shutdown_on_exit=False)
+            for exporter in exporters["logs"]:
+                logger_provider.add_log_record_processor(BatchLogRecordProcessor(exporter))
             _logs.set_logger_provider(logger_provider)
             installed.append("logs")
+
+        ours = [p for s, p in (("traces", tracer_provider), ("metrics", meter_provider), ("logs", logger_provider))
+                if s in installed]
+        if ours:
+            all_exporters = [e for signal in installed for e in exporters[signal]]
+            atexit.register(shutdown_within, ours, settings.shutdown_timeout, all_exporters)
 
         from llm_otel._system import instrument_system_metrics
         from llm_otel.instrumentors import instrument_installed
@@ -163,3 +187,36 @@ def configure(*, service_name: str | None = None) -> Configuration:
         instrument_system_metrics()
         _result = Configuration(tracer_provider, meter_provider, logger_provider, tuple(installed))
         return _result
+
+
+_CLOSE_MARGIN = 0.5  # seconds kept at the end to close the exporters' connections
+
+
+def shutdown_within(providers: list[Any], timeout: float, exporters: list[Any] = ()) -> bool:  # type: ignore[assignment]
+    """Shut the providers down in parallel, waiting at most ``timeout`` seconds in all (the process exit
+    hook of ``configure()``). True if all finished; otherwise the exporters are shut down directly (their
+    connections close, an export in flight or backing off ends) and what was not exported is dropped."""
+    started = time.monotonic()
+    deadline = started + max(timeout - _CLOSE_MARGIN, timeout / 2)
+    threads = [threading.Thread(target=_shutdown_one, args=(p,), name="llm_otel-shutdown", daemon=True)
+               for p in providers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(max(deadline - time.monotonic(), 0))
+    stuck = sum(t.is_alive() for t in threads)
+    if stuck:
+        for exporter in exporters:
+            _shutdown_one(exporter)
+        for thread in threads:
+            thread.join(max(started + timeout - time.monotonic(), 0))
+        _log.warning("llm_otel: %d telemetry provider(s) did not flush within %ss (%s); unexported telemetry "
+                     "is dropped so the process can exit", stuck, timeout, _settings.LLM_OTEL_SHUTDOWN_TIMEOUT)
+    return not stuck
+
+
+def _shutdown_one(provider: Any) -> None:
+    try:
+        provider.shutdown()
+    except Exception as exc:  # an exporter failing at exit is not the app's problem
+        _log.debug("provider shutdown failed: %s", exc)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from llm_otel import _semconv as sc
-from llm_otel._redaction import redact
+from llm_otel._redaction import redact, redact_number
 
 # Keys whose values are structure, not user content: never redacted or cut.
 _STRUCTURAL_KEYS = frozenset({"role", "type", "id", "name", "finish_reason", "mime_type", "modality"})
@@ -212,9 +212,11 @@ def _prepare(value: Any, limit: int, key: str | None = None) -> Any:
             value = value[:limit] + TRUNCATION_MARKER.format(cut=len(value.encode("utf-8", "replace")) - limit, total=len(value.encode("utf-8", "replace")))
         return redact(_clean_utf8(value))
     if isinstance(value, Mapping):
-        return {str(k): _prepare(v, limit, str(k)) for k, v in value.items()}
+        return {_clean_utf8(str(k)): _prepare(v, limit, str(k)) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [_prepare(v, limit, key) for v in value]
+    if value.__class__ is int:  # a card number given as a number
+        return redact_number(value)
     return value
 
 

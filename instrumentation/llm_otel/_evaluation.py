@@ -31,8 +31,8 @@ from typing import Any
 
 from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags, set_span_in_context
 
+from llm_otel import _limits, _settings, _telemetry
 from llm_otel import _semconv as sc
-from llm_otel import _settings, _telemetry
 from llm_otel._redaction import redact
 from llm_otel._safety import report
 
@@ -128,22 +128,46 @@ def _select(names: tuple[str, ...]) -> list[Evaluator]:
 
 def _emit(result: EvaluationResult, context: Any, span: Any, base: dict[str, Any], response_id: str | None) -> None:
     tel = _telemetry.current()
-    attributes: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: result.name}
-    if result.score is not None:
-        attributes[sc.GEN_AI_EVALUATION_SCORE_VALUE] = result.score
-    if result.label is not None:
-        attributes[sc.GEN_AI_EVALUATION_SCORE_LABEL] = result.label
+    name = _limits.name(result.name)
+    label = _limits.name(result.label) if result.label is not None else None
+    score = _score(result.score, sc.METRIC_EVALUATION_SCORE)
+    attributes: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: name}
+    if score is not None:
+        attributes[sc.GEN_AI_EVALUATION_SCORE_VALUE] = score
+    if label is not None:
+        attributes[sc.GEN_AI_EVALUATION_SCORE_LABEL] = label
     if result.explanation:
-        attributes[sc.GEN_AI_EVALUATION_EXPLANATION] = result.explanation
+        attributes[sc.GEN_AI_EVALUATION_EXPLANATION] = redact(_limits.text(result.explanation, _EXPLANATION_CHARS))
     if response_id:
-        attributes[sc.GEN_AI_RESPONSE_ID] = response_id
+        attributes[sc.GEN_AI_RESPONSE_ID] = _limits.name(response_id)
     tel.logger.emit(event_name=sc.EVENT_EVALUATION_RESULT, attributes={**base, **attributes}, context=context)
     if span is not None and span.is_recording():
         span.add_event(sc.EVENT_EVALUATION_RESULT, attributes)
-    metric_attributes = {**base, sc.GEN_AI_EVALUATION_NAME: result.name}
-    tel[sc.METRIC_EVALUATION_RESULTS].add(1, {**metric_attributes, sc.GEN_AI_EVALUATION_SCORE_LABEL: result.label or "scored"})
-    if result.score is not None and result.name not in _COUNTED_ONLY:
-        tel[sc.METRIC_EVALUATION_SCORE].record(result.score, metric_attributes)
+    op, provider, model = base.get(sc.GEN_AI_OPERATION_NAME), base.get(sc.GEN_AI_PROVIDER_NAME), base.get(sc.GEN_AI_REQUEST_MODEL)
+    tel[sc.METRIC_EVALUATION_RESULTS].add(1, tel.evaluation((op, provider, model, name, label or "scored")))
+    if score is not None and result.name not in _COUNTED_ONLY and _recordable(score, sc.METRIC_EVALUATION_SCORE):
+        tel[sc.METRIC_EVALUATION_SCORE].record(score, tel.evaluation((op, provider, model, name, None)))
+
+
+_EXPLANATION_CHARS = 4096
+
+
+def _score(value: Any, field: str) -> float | None:
+    """A finite number as a float, else None (counted)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == value and abs(value) != float("inf"):
+        return float(value)
+    if value is not None:
+        _limits.rejected(field, sc.REJECTED_TYPE)
+    return None
+
+
+def _recordable(score: float, metric: str) -> bool:
+    """Histograms take no negative values: a negative score stays on the event (its exact value) and is
+    counted on ``llm_otel.rejected_values`` (reason ``negative``) instead of silently vanishing."""
+    if score >= 0:
+        return True
+    _limits.rejected(metric, sc.REJECTED_NEGATIVE)
+    return False
 
 
 def evaluate_invocation(inv: Any, text: str, span: Any, base: dict[str, Any]) -> None:
@@ -290,12 +314,16 @@ def record_feedback(
     comment: str | None = None,
     *,
     span_id: str | int | None = None,
-) -> None:
+) -> bool:
     """Record a user's rating of an earlier response, linked to that response's trace.
 
     Emits a ``gen_ai.evaluation.result`` event named ``user_feedback`` carrying the trace id
     (and span id, if given) plus a point on ``llm_otel.feedback.score``. The comment is user
-    content: it is redacted and only sent when content capture is on.
+    content: it is redacted and only sent when content capture is on. The label becomes a metric
+    attribute: it is redacted (an e-mail never becomes a label) and bounded like every other one.
+
+    Returns True if the score is on the metric too; False if only the event carries it (a negative
+    score: histograms take none, it is counted on ``llm_otel.rejected_values``) or recording failed.
 
     >>> llm_otel.record_feedback("4bf92f3577b34da6a3ce929d0e0e4736", 1, label="thumbs_up")
     """
@@ -306,12 +334,24 @@ def record_feedback(
     try:
         context = set_span_in_context(NonRecordingSpan(SpanContext(trace, span, is_remote=True, trace_flags=TraceFlags(TraceFlags.SAMPLED))))
         attributes: dict[str, Any] = {sc.GEN_AI_EVALUATION_NAME: "user_feedback", sc.GEN_AI_EVALUATION_SCORE_VALUE: float(score)}
-        if label:
-            attributes[sc.GEN_AI_EVALUATION_SCORE_LABEL] = str(label)[:64]
+        safe_label = redact(_limits.text(label, _FEEDBACK_LABEL_CHARS)) if label else None
+        if safe_label:
+            attributes[sc.GEN_AI_EVALUATION_SCORE_LABEL] = safe_label
         if comment and _settings.get().capture.on_event:
-            attributes[sc.GEN_AI_EVALUATION_EXPLANATION] = redact(comment)[:4096]
+            # cut, then redact (a key at the cut may be left partly visible: the cut keeps a margin)
+            cut = _limits.text(comment, _COMMENT_CHARS + _REDACT_MARGIN)
+            attributes[sc.GEN_AI_EVALUATION_EXPLANATION] = redact(cut)[:_COMMENT_CHARS]
         tel = _telemetry.current()
         tel.logger.emit(event_name=sc.EVENT_EVALUATION_RESULT, attributes=attributes, context=context)
-        tel[sc.METRIC_FEEDBACK_SCORE].record(float(score), {sc.LLM_OTEL_FEEDBACK_LABEL: str(label)[:64]} if label else {})
+        if not _recordable(float(score), sc.METRIC_FEEDBACK_SCORE):
+            return False
+        tel[sc.METRIC_FEEDBACK_SCORE].record(float(score), tel.feedback((safe_label,)))
+        return True
     except Exception as exc:
         report("feedback", exc)
+        return False
+
+
+_FEEDBACK_LABEL_CHARS = 64
+_COMMENT_CHARS = 4096
+_REDACT_MARGIN = 256

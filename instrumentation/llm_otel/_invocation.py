@@ -32,6 +32,7 @@ class Invocation:
     """Base of every invocation; not used directly."""
 
     __slots__ = (
+        "__dict__",  # a name that is no field lands here: reported at the end (a typo never raises)
         "attributes",
         "error_type",
         "_span",

@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import json
 import time
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from opentelemetry.context import attach, detach, get_value, set_value
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode, get_current_span, set_span_in_context
 
-from llm_otel import _content, _evaluation, _pricing, _settings, _telemetry
+from llm_otel import _content, _evaluation, _limits, _pricing, _settings, _telemetry
 from llm_otel import _semconv as sc
 from llm_otel._keys import AGENT_KEY, FINISHED, INVOCATION_KEY, NEW, STARTED
-from llm_otel._safety import report
+from llm_otel._limits import name as _name
+from llm_otel._limits import text as _text
+from llm_otel._redaction import redact
+from llm_otel._safety import report, unknown_fields
 
 if TYPE_CHECKING:  # the invocation modules import this one: types only, no import cycle
     from llm_otel._agent import AgentInvocation, WorkflowInvocation
@@ -108,9 +112,13 @@ def finish(inv: Invocation, exc: BaseException | None) -> None:
     try:
         if span is not None:
             inv._span_end(_telemetry.current(), span, _error_type(inv, span, exc), duration)
+            if inv._end_reason is not None and type(inv)._span_start is not start_llm and span.is_recording():
+                span.set_attributes({sc.LLM_OTEL_ENDED_EARLY: True, sc.LLM_OTEL_END_REASON: inv._end_reason})
     except Exception as internal:
         report("finish", internal)
     finally:
+        if inv.__dict__:  # names that are no field (a typo): kept on the object, reported, never raised
+            unknown_fields(type(inv).__name__, inv.__dict__)
         token, inv._token = inv._token, None
         try:
             if span is not None:
@@ -126,20 +134,56 @@ def finish(inv: Invocation, exc: BaseException | None) -> None:
 
 def _error_type(inv: Invocation, span: Span, exc: BaseException | None) -> str | None:
     if exc is not None and not isinstance(exc, Exception):
-        # GeneratorExit, CancelledError, KeyboardInterrupt: the caller stopped, nothing failed
+        # GeneratorExit, CancelledError, KeyboardInterrupt: an early end. A consumer closing a generator
+        # and a cancelled model call (as its stream) are not failures; a tool, agent, workflow or retrieval
+        # that did not complete is (error.type = the exception's name).
         inv.end_early("closed" if isinstance(exc, GeneratorExit) else type(exc).__name__.lower())
-        exc = None
+        if isinstance(exc, GeneratorExit) or type(inv)._span_start is start_llm:
+            exc = None
     error_type = inv.error_type
     if exc is not None and error_type is None:
         error_type = type(exc).__qualname__ or sc.ERROR_TYPE_OTHER
     if error_type is None:
         return None
+    error_type = _name(error_type)
     if span.is_recording():
+        description = error_type
         if exc is not None:
-            span.record_exception(exc, escaped=True)
-        span.set_status(Status(StatusCode.ERROR, str(exc) if exc is not None else error_type))
+            capture = _settings.get().capture
+            message = exception_message(exc) if capture.on_span or capture.on_event else None
+            _record_exception(span, exc, message)
+            description = message or error_type
+        span.set_status(Status(StatusCode.ERROR, description))
         span.set_attribute(sc.ERROR_TYPE, error_type)
     return error_type
+
+
+EXCEPTION_MESSAGE_MAX_CHARS = 1024
+STACKTRACE_MAX_CHARS = 8192
+
+
+def exception_message(exc: BaseException) -> str | None:
+    """The exception's text, cut then redacted (content capture on); None if its ``__str__`` fails."""
+    try:
+        raw = str(exc)
+    except Exception:
+        return None
+    return redact(_limits.clean(raw[:EXCEPTION_MESSAGE_MAX_CHARS])) if isinstance(raw, str) and raw else None
+
+
+def _record_exception(span: Span, exc: BaseException, message: str | None) -> None:
+    """The ``exception`` event: type and stack frames always; the message only when content capture is on
+    (it often quotes arguments). Frames are code, never values; the newest ``STACKTRACE_MAX_CHARS`` kept."""
+    kind = type(exc).__qualname__
+    try:
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+    except Exception:
+        frames = ""
+    stack = _limits.clean(f"Traceback (most recent call last):\n{frames}{kind}"[-STACKTRACE_MAX_CHARS:])
+    attributes: dict[str, Any] = {sc.EXCEPTION_TYPE: kind, sc.EXCEPTION_STACKTRACE: stack, sc.EXCEPTION_ESCAPED: True}
+    if message:
+        attributes[sc.EXCEPTION_MESSAGE] = message
+    span.add_event(sc.EXCEPTION_EVENT, attributes)
 
 
 # -- streaming chunks -----------------------------------------------------------------------
@@ -168,9 +212,10 @@ def next_chunk(inv: LLMInvocation, gap: float) -> None:
 
 
 def start_llm(inv: LLMInvocation) -> SpanStart:
-    operation = inv.operation
-    model = inv.model
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
+    operation = inv.operation = _name(inv.operation) if inv.operation else sc.OP_CHAT
+    provider = inv.provider = _name(inv.provider) if inv.provider else sc.LABEL_OTHER
+    model = inv.model = _name(inv.model) if inv.model else None
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: operation, sc.GEN_AI_PROVIDER_NAME: provider}
     if model:
         attributes[sc.GEN_AI_REQUEST_MODEL] = model
     inv._copy_start_attributes(attributes)
@@ -185,7 +230,7 @@ def _late_request_attributes(inv: LLMInvocation, span: Span, out: dict[str, Any]
     once it knew them): the span gets them at the end, and its name the model it learnt."""
     inv._copy_start_attributes(out)
     if inv.model:
-        out[sc.GEN_AI_REQUEST_MODEL] = inv.model
+        out[sc.GEN_AI_REQUEST_MODEL] = inv.model = _name(inv.model)
         if getattr(span, "name", None) == inv.operation and span.is_recording():
             span.update_name(f"{inv.operation} {inv.model}")
 
@@ -198,29 +243,24 @@ def inference_base_attributes(inv: LLMInvocation) -> dict[str, Any]:
     return attributes
 
 
-def llm_metric_attributes(inv: LLMInvocation, error_type: str | None) -> dict[str, Any]:
-    """The attributes of the inference metrics (duration, tokens, cost, chunks): the base ones plus these."""
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: inv.operation, sc.GEN_AI_PROVIDER_NAME: inv.provider}
-    if inv.model:
-        attributes[sc.GEN_AI_REQUEST_MODEL] = inv.model
-    if inv.response_model:
-        attributes[sc.GEN_AI_RESPONSE_MODEL] = inv.response_model
-    if inv.server_address:
-        attributes[sc.SERVER_ADDRESS] = inv.server_address
-    if inv.server_port:
-        attributes[sc.SERVER_PORT] = inv.server_port
-    if error_type:
-        attributes[sc.ERROR_TYPE] = error_type
-    return attributes
+def llm_metric_attributes(inv: LLMInvocation, error_type: str | None, tel: Telemetry | None = None) -> dict[str, Any]:
+    """The attributes of the inference metrics (duration, tokens, cost, chunks), through the cardinality
+    guard (``_limits``): a shared dict, never modify it. Order: ``_telemetry.INFERENCE_KEYS``."""
+    return (tel or _telemetry.current()).inference(
+        (inv.operation, inv.provider, inv.model, inv.response_model, inv.server_address, inv.server_port, error_type)
+    )
 
 
 def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
     settings = _settings.get()
-    metric_attributes = llm_metric_attributes(inv, error_type)
+    end: dict[str, Any] = {}
+    _late_request_attributes(inv, span, end)
+    inv._copy_end_attributes(end)  # the response fields that have their declared type (others: counted, left out)
+    metric_attributes = llm_metric_attributes(inv, error_type, tel)
     ctx = inv._context  # every point's exemplar links to this call's span, wherever the call ends
     tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes, context=ctx)
 
-    input_tokens, output_tokens = inv.input_tokens, inv.output_tokens
+    input_tokens, output_tokens = end.get(sc.GEN_AI_USAGE_INPUT_TOKENS), end.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
     if input_tokens is not None:
         tel[sc.METRIC_TOKEN_USAGE].record(
             input_tokens, {**metric_attributes, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}, context=ctx
@@ -231,23 +271,21 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
         )
     elif input_tokens is None and error_type is None:
         tel[sc.METRIC_USAGE_UNREPORTED].add(1, metric_attributes, context=ctx)  # no tokens, no cost: counted
-    if inv.cost_usd is None and (input_tokens or output_tokens):
-        rates = _pricing.rates_for(inv.provider, inv.response_model or inv.model or "", settings.prices_file)
+    cost = end.get(sc.LLM_OTEL_COST_USD)
+    if cost is None and inv.cost_usd is None and (input_tokens or output_tokens):
+        rates = _pricing.rates_for(inv.provider, end.get(sc.GEN_AI_RESPONSE_MODEL) or inv.model or "", settings.prices_file)
         if rates is None:
             tel[sc.METRIC_UNPRICED].add(1, metric_attributes, context=ctx)
         else:
-            inv.cost_usd = rates.cost(
+            cost = inv.cost_usd = end[sc.LLM_OTEL_COST_USD] = rates.cost(
                 input_tokens or 0,
                 output_tokens or 0,
-                inv.cache_read_input_tokens or 0,
-                inv.cache_write_input_tokens or 0,
+                end.get(sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS) or 0,
+                end.get(sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS) or 0,
             )
-    if inv.cost_usd is not None:
-        tel[sc.METRIC_COST].add(inv.cost_usd, metric_attributes, context=ctx)
+    if cost is not None:
+        tel[sc.METRIC_COST].add(cost, metric_attributes, context=ctx)
 
-    end: dict[str, Any] = {}
-    _late_request_attributes(inv, span, end)
-    inv._copy_end_attributes(end)
     if inv._chunks and inv._first_chunk is not None:
         end[sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK] = inv._first_chunk - inv._start
         end[sc.LLM_OTEL_STREAM_CHUNKS] = inv._chunks
@@ -256,6 +294,9 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
         end[sc.LLM_OTEL_STREAM_END_REASON] = inv._end_reason
 
     text = inv.output_text
+    if text is not None and text.__class__ is not str:
+        text = None
+        _limits.rejected("output_text", sc.REJECTED_TYPE)
     if text is None and inv._text_parts is not None:
         text = inv.output_text = inv.streamed_text()
     if text is not None:
@@ -265,7 +306,11 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
 
     capture = settings.capture
     if capture.on_span or capture.on_event:
-        content = _llm_content(inv, text, settings, tel, error_type is not None)
+        try:
+            content = _llm_content(inv, text, settings, tel, error_type is not None)
+        except Exception:  # a message structure that cannot be read costs the content only
+            _limits.rejected("messages", sc.REJECTED_TYPE)
+            content = {}
         if capture.on_span:
             limit = settings.content_max_bytes
             end.update({key: _encode(key, value, limit, tel) for key, value in content.items()})
@@ -273,7 +318,7 @@ def finish_llm(inv: LLMInvocation, tel: Telemetry, span: Span, error_type: str |
             _emit_details_event(inv, tel, end, content, error_type, settings.content_max_bytes)
 
     if inv.attributes:
-        end.update(inv.attributes)
+        end.update(_limits.clean_attributes(inv.attributes))
     if end and span.is_recording():
         span.set_attributes(end)
 
@@ -302,8 +347,17 @@ def _output_messages(inv: LLMInvocation, text: str | None, failed: bool) -> Any:
     return _content.output_messages_from_text(text, inv.finish_reasons, failed)
 
 
-def _encode(key: str, value: Any, limit: int, tel: Telemetry) -> str:
-    text, truncated = _content.encode(value, limit)
+CONTENT_NOT_ENCODABLE = "[llm_otel: content not encodable]"
+
+
+def _encode(key: str, value: Any, limit: int, tel: Telemetry, jsonable: bool = False) -> str:
+    """Content as redacted JSON within ``limit``; content that cannot be encoded (nested beyond the
+    recursion limit, a failing ``model_dump``) costs that attribute only: a marker, counted."""
+    try:
+        text, truncated = _content.encode(_content._jsonable(value) if jsonable else value, limit)
+    except Exception:
+        _limits.rejected(key, sc.REJECTED_TYPE)
+        return CONTENT_NOT_ENCODABLE
     if truncated:
         tel[sc.METRIC_CONTENT_TRUNCATED].add(1, {sc.LLM_OTEL_CONTENT_ATTRIBUTE: key})
     return text
@@ -321,7 +375,8 @@ def _emit_details_event(
     if error_type:
         attributes[sc.ERROR_TYPE] = error_type
     for key, value in content.items():
-        attributes[key] = json.loads(_encode(key, value, limit, tel))
+        encoded = _encode(key, value, limit, tel)
+        attributes[key] = encoded if encoded is CONTENT_NOT_ENCODABLE else json.loads(encoded)
     tel.logger.emit(event_name=sc.EVENT_INFERENCE_DETAILS, attributes=attributes, context=inv._context)
 
 
@@ -329,28 +384,28 @@ def _emit_details_event(
 
 
 def start_retrieval(inv: RetrievalInvocation) -> SpanStart:
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL, sc.GEN_AI_DATA_SOURCE_ID: inv.data_source}
+    source = inv.data_source = _name(inv.data_source)
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL, sc.GEN_AI_DATA_SOURCE_ID: source}
     if inv.provider:
-        attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
+        attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider = _name(inv.provider)
     if inv.top_k is not None:
-        attributes[sc.GEN_AI_RETRIEVAL_TOP_K] = int(inv.top_k)
-    return f"{sc.OP_RETRIEVAL} {inv.data_source}", _CLIENT, attributes
+        top_k = _limits.count(inv.top_k, "top_k")
+        if top_k is not None:
+            attributes[sc.GEN_AI_RETRIEVAL_TOP_K] = top_k
+    return f"{sc.OP_RETRIEVAL} {source}", _CLIENT, attributes
 
 
 def finish_retrieval(
     inv: RetrievalInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float
 ) -> None:
-    metric_attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_RETRIEVAL}
-    if inv.provider:
-        metric_attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
-    if error_type:
-        metric_attributes[sc.ERROR_TYPE] = error_type
+    metric_attributes = tel.retrieval((sc.OP_RETRIEVAL, inv.provider, error_type))
     ctx = inv._context
     tel[sc.METRIC_OPERATION_DURATION].record(duration, metric_attributes, context=ctx)
     end: dict[str, Any] = {}
-    count = inv.document_count
-    if count is None and inv.documents is not None:
-        count = len(inv.documents)
+    count = _limits.count(inv.document_count, "document_count") if inv.document_count is not None else None
+    documents = _document_pairs(inv.documents) if inv.documents is not None else None
+    if count is None and documents is not None:
+        count = len(documents)
     if count is not None:
         end[sc.LLM_OTEL_RETRIEVAL_DOCUMENT_COUNT] = count
         tel[sc.METRIC_RETRIEVAL_DOCUMENTS].record(count, metric_attributes, context=ctx)
@@ -358,14 +413,31 @@ def finish_retrieval(
     if settings.capture.on_span:
         limit = settings.content_max_bytes
         if inv.query:
-            end[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = _content.encode_text(inv.query, limit)
-        if inv.documents is not None:
-            docs = [{"id": str(doc_id), "score": score} for doc_id, score in inv.documents]
+            end[sc.GEN_AI_RETRIEVAL_QUERY_TEXT] = _content.encode_text(_text(inv.query, limit + 1), limit)
+        if documents is not None:
+            # ids are content (they may hold an e-mail or a name): cut and redacted here, as _content
+            # keeps an "id" as structure
+            docs = [{"id": redact(_text(doc_id, _limits.NAME_MAX_CHARS)), "score": score} for doc_id, score in documents]
             end[sc.GEN_AI_RETRIEVAL_DOCUMENTS] = _encode(sc.GEN_AI_RETRIEVAL_DOCUMENTS, docs, limit, tel)
     if inv.attributes:
-        end.update(inv.attributes)
+        end.update(_limits.clean_attributes(inv.attributes))
     if end and span.is_recording():
         span.set_attributes(end)
+
+
+def _document_pairs(documents: Any) -> list[tuple[Any, float | None]]:
+    """The (id, score) pairs that have that shape; the others are counted and left out."""
+    pairs: list[tuple[Any, float | None]] = []
+    try:
+        for item in documents:
+            try:
+                doc_id, score = item
+                pairs.append((doc_id, None if score is None else float(score)))
+            except Exception:
+                _limits.rejected("documents", sc.REJECTED_TYPE)
+    except Exception:
+        _limits.rejected("documents", sc.REJECTED_TYPE)
+    return pairs
 
 
 # -- tools -----------------------------------------------------------------------------------------
@@ -374,44 +446,37 @@ def finish_retrieval(
 def start_tool(inv: ToolInvocation) -> SpanStart:
     attributes: dict[str, Any] = {
         sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-        sc.GEN_AI_TOOL_NAME: inv.name,
-        sc.GEN_AI_TOOL_TYPE: inv.type,
+        sc.GEN_AI_TOOL_NAME: (name := _name(inv.name)),
+        sc.GEN_AI_TOOL_TYPE: _name(inv.type) if inv.type else sc.TOOL_TYPE_FUNCTION,
     }
+    inv.name, inv.type = name, attributes[sc.GEN_AI_TOOL_TYPE]
     if inv.call_id:
-        attributes[sc.GEN_AI_TOOL_CALL_ID] = inv.call_id
+        attributes[sc.GEN_AI_TOOL_CALL_ID] = _name(inv.call_id)
     if inv.description:
-        attributes[sc.GEN_AI_TOOL_DESCRIPTION] = inv.description
+        attributes[sc.GEN_AI_TOOL_DESCRIPTION] = _text(inv.description)
     agent = get_value(AGENT_KEY)
     if agent is not None:
         agent._tool_calls += 1  # type: ignore[attr-defined]
         if inv.agent_name is None:
             inv.agent_name = agent.name  # type: ignore[attr-defined]
     if inv.agent_name:
-        attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name
-    return f"{sc.OP_EXECUTE_TOOL} {inv.name}", inv.kind, attributes
+        attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name = _name(inv.agent_name)
+    return f"{sc.OP_EXECUTE_TOOL} {name}", inv.kind, attributes
 
 
 def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
-    metric_attributes: dict[str, Any] = {
-        sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-        sc.GEN_AI_TOOL_NAME: inv.name,
-        sc.GEN_AI_TOOL_TYPE: inv.type,
-    }
-    if error_type:
-        metric_attributes[sc.ERROR_TYPE] = error_type
-    if inv.agent_name:
-        metric_attributes[sc.GEN_AI_AGENT_NAME] = inv.agent_name
+    metric_attributes = tel.tool((sc.OP_EXECUTE_TOOL, inv.name, inv.type, error_type, inv.agent_name))
     tel[sc.METRIC_TOOL_DURATION].record(duration, metric_attributes, context=inv._context)
     end: dict[str, Any] = {}
     settings = _settings.get()
     if settings.capture.on_span:
         limit = settings.content_max_bytes
         if inv.arguments is not None:
-            end[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _encode(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _content._jsonable(inv.arguments), limit, tel)
+            end[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _encode(sc.GEN_AI_TOOL_CALL_ARGUMENTS, inv.arguments, limit, tel, True)
         if inv.result is not None:
-            end[sc.GEN_AI_TOOL_CALL_RESULT] = _encode(sc.GEN_AI_TOOL_CALL_RESULT, _content._jsonable(inv.result), limit, tel)
+            end[sc.GEN_AI_TOOL_CALL_RESULT] = _encode(sc.GEN_AI_TOOL_CALL_RESULT, inv.result, limit, tel, True)
     if inv.attributes:
-        end.update(inv.attributes)
+        end.update(_limits.clean_attributes(inv.attributes))
     if end and span.is_recording():
         span.set_attributes(end)
 
@@ -420,7 +485,10 @@ def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str
 
 
 def start_agent(inv: AgentInvocation) -> SpanStart:
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
+    name = inv.name = _name(inv.name)
+    if inv.provider:
+        inv.provider = _name(inv.provider)
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: name}
     optional = (
         (inv.id, sc.GEN_AI_AGENT_ID),
         (inv.description, sc.GEN_AI_AGENT_DESCRIPTION),
@@ -428,28 +496,24 @@ def start_agent(inv: AgentInvocation) -> SpanStart:
         (inv.provider, sc.GEN_AI_PROVIDER_NAME),
         (inv.conversation_id, sc.GEN_AI_CONVERSATION_ID),
     )
-    attributes.update({key: value for value, key in optional if value})
-    return f"{sc.OP_INVOKE_AGENT} {inv.name}", _INTERNAL, attributes
+    attributes.update({key: _text(value) for value, key in optional if value})
+    return f"{sc.OP_INVOKE_AGENT} {name}", _INTERNAL, attributes
 
 
 def _finish_group(
     inv: AgentInvocation | WorkflowInvocation, metric_attributes: dict[str, Any], tel: Telemetry, span: Span,
-    error_type: str | None, duration: float, histogram: sc.HistogramMetric,
+    duration: float, histogram: sc.HistogramMetric,
 ) -> None:
     """Spans that group other work (agents, workflows): a duration by name, extra attributes."""
-    if error_type:
-        metric_attributes[sc.ERROR_TYPE] = error_type
     tel[histogram].record(duration, metric_attributes, context=inv._context)
     if inv.attributes and span.is_recording():
-        span.set_attributes(inv.attributes)
+        span.set_attributes(_limits.clean_attributes(inv.attributes))
 
 
 def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
-    if inv.provider:
-        attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
-    _finish_group(inv, attributes, tel, span, error_type, duration, sc.METRIC_AGENT_DURATION)
-    per_agent = {sc.GEN_AI_AGENT_NAME: inv.name}
+    attributes = tel.agent((sc.OP_INVOKE_AGENT, inv.name, inv.provider, error_type))
+    _finish_group(inv, attributes, tel, span, duration, sc.METRIC_AGENT_DURATION)
+    per_agent = tel.agent_calls((inv.name,))
     tel[sc.METRIC_AGENT_INFERENCE_CALLS].record(inv._inference_calls, per_agent, context=inv._context)
     tel[sc.METRIC_AGENT_TOOL_CALLS].record(inv._tool_calls, per_agent, context=inv._context)
 
@@ -457,15 +521,16 @@ def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: s
 def finish_workflow(
     inv: WorkflowInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float
 ) -> None:
-    attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: inv.name}
-    _finish_group(inv, attributes, tel, span, error_type, duration, sc.METRIC_WORKFLOW_DURATION)
+    attributes = tel.workflow((sc.OP_INVOKE_WORKFLOW, inv.name, error_type))
+    _finish_group(inv, attributes, tel, span, duration, sc.METRIC_WORKFLOW_DURATION)
 
 
 def start_workflow(inv: WorkflowInvocation) -> SpanStart:
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: inv.name}
+    name = inv.name = _name(inv.name)
+    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: name}
     if inv.conversation_id:
-        attributes[sc.GEN_AI_CONVERSATION_ID] = inv.conversation_id
-    return f"{sc.OP_INVOKE_WORKFLOW} {inv.name}", _INTERNAL, attributes
+        attributes[sc.GEN_AI_CONVERSATION_ID] = _name(inv.conversation_id)
+    return f"{sc.OP_INVOKE_WORKFLOW} {name}", _INTERNAL, attributes
 
 
 # -- database client operations (vector-store writes; issue 12) -------------------------------------

@@ -5,13 +5,23 @@ arguments and results, retrieval queries) before it is set on a span or event. T
 Collector's ``redaction`` processor is the second line of defence, not the first.
 
 Built-in patterns (documented in README, off with ``LLM_OTEL_REDACT_BUILTINS=false``):
-API keys (OpenAI/Anthropic ``sk-``, AWS ``AKIA``, Google ``AIza``, GitHub ``ghp_``),
-bearer tokens, e-mail addresses, and payment card numbers that pass the Luhn check.
+API keys (OpenAI/Anthropic ``sk-``, Stripe ``sk_live_``/``sk_test_``, AWS ``AKIA``/``ASIA`` key ids and
+40-character secret keys, Google ``AIza``, GitHub ``ghp_``/``gho_``/``github_pat_``, Slack ``xoxb-``/``xoxp-``),
+bearer tokens, ``Basic`` credentials, ``x-api-key:``/``api_key=`` values, bare JWTs, e-mail addresses (also
+inside ids), and payment card numbers that pass the Luhn check (also given as an int).
 Users add patterns with ``LLM_OTEL_REDACT_PATTERNS`` or ``add_redaction_pattern()``.
+
+Cost: every built-in pattern is linear in the text (each can only start where a token starts, its
+quantifiers are possessive or bounded), and a pattern runs only when its marker ("@", "eyJ", ...) occurs.
+Callers cut before they redact: content to ``LLM_OTEL_CONTENT_MAX_BYTES`` characters per string,
+exception texts to 1,024, feedback comments to 4,096. The worst case per 64 KiB is measured by
+``benchmarks/bench_redaction.py``.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 
@@ -19,17 +29,57 @@ from llm_otel import _settings
 
 _Replacer = str | Callable[[re.Match[str]], str]
 
-_BUILTINS: tuple[tuple[str, re.Pattern[str], _Replacer], ...] = (
-    ("bearer", re.compile(r"(?i)\bbearer\s+[A-Za-z0-9._~+/=-]{8,}"), "Bearer [REDACTED:token]"),
+
+def _basic(match: re.Match[str]) -> str:
+    """``Basic <base64 of user:password>`` only (not the English word "basic" before a long word)."""
+    try:
+        decoded = base64.b64decode(match.group(2), validate=True)
+    except (binascii.Error, ValueError):
+        return match.group(0)
+    return f"{match.group(1)} [REDACTED:credentials]" if b":" in decoded else match.group(0)
+
+
+def _aws_secret(match: re.Match[str]) -> str:
+    token = match.group(0)
+    mixed = any(c.isupper() for c in token) and any(c.islower() for c in token) and any(c.isdigit() for c in token)
+    return "[REDACTED:aws_secret]" if mixed else token
+
+
+# (name, pattern, replacement, markers: the pattern runs only if one occurs (lower-cased text if lower))
+_BUILTINS: tuple[tuple[str, re.Pattern[str], _Replacer, tuple[str, ...], bool], ...] = (
+    ("bearer", re.compile(r"(?i)\bbearer\s{1,16}[A-Za-z0-9._~+/=-]{8,}+"), "Bearer [REDACTED:token]", ("bearer",), True),
+    ("basic", re.compile(r"(?i)\b(basic)\s{1,16}([A-Za-z0-9+/]{6,}+={0,2})"), _basic, ("basic",), True),
+    (
+        "api_key_header",
+        re.compile(r"(?i)\b((?:x-)?api[-_]?key[\"']?\s{0,8}[:=]\s{0,8}[\"']?)[^\s\"',;]{4,}+"),
+        r"\1[REDACTED:api_key]", ("api",), True,
+    ),
     (
         "api_key",
         re.compile(
-            r"\b(?:sk-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{16,}"
-            r"|AKIA[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|gh[pousr]_[A-Za-z0-9]{36,})"
+            r"\b(?:sk-(?:ant-|proj-|live-|test-)?[A-Za-z0-9_-]{16,}+|[sr]k_(?:live|test)_[A-Za-z0-9]{10,}+"
+            r"|(?:AKIA|ASIA)[0-9A-Z]{16}|AIza[0-9A-Za-z_-]{35}|gh[pousr]_[A-Za-z0-9]{36,}+"
+            r"|github_pat_[A-Za-z0-9_]{22,}+|xox[abposr]-[A-Za-z0-9-]{10,}+)"
         ),
-        "[REDACTED:api_key]",
+        "[REDACTED:api_key]", ("sk-", "sk_", "rk_", "AKIA", "ASIA", "AIza", "gh", "xox"), False,
     ),
-    ("email", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b"), "[REDACTED:email]"),
+    (
+        "jwt",
+        re.compile(r"(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{4,}+\.[A-Za-z0-9_-]{4,}+"),
+        "[REDACTED:jwt]", ("eyJ",), False,
+    ),
+    (
+        "email",
+        re.compile(
+            r"(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]++@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}\b"
+        ),
+        "[REDACTED:email]", ("@",), False,
+    ),
+    (
+        "aws_secret",
+        re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])"),
+        _aws_secret, ("",), False,
+    ),
 )
 _CARD = re.compile(r"\b(?:\d[ -]?){12,18}\d\b")
 
@@ -47,8 +97,15 @@ def _luhn_ok(digits: str) -> bool:
 
 
 def _card_replacement(match: re.Match[str]) -> str:
-    digits = re.sub(r"[ -]", "", match.group(0))
+    digits = match.group(0).replace(" ", "").replace("-", "")
     return "[REDACTED:card]" if 13 <= len(digits) <= 19 and _luhn_ok(digits) else match.group(0)
+
+
+def redact_number(value: int) -> int | str:
+    """A card number given as an int (13-19 digits, Luhn) becomes the redaction marker; other ints stay."""
+    if 10**12 <= value < 10**19 and _luhn_ok(str(value)):
+        return "[REDACTED:card]"
+    return value
 
 
 _user_patterns: list[tuple[re.Pattern[str], _Replacer]] = []
@@ -69,11 +126,21 @@ def clear_redaction_patterns() -> None:
 
 
 def redact(text: str) -> str:
+    """``text`` with every built-in, environment and added pattern replaced. Cut ``text`` first."""
     settings = _settings.get()
     if settings.redact_builtins:
-        for _, pattern, replacement in _BUILTINS:
-            text = pattern.sub(replacement, text)
-        text = _CARD.sub(_card_replacement, text)
+        lowered = None
+        for _, pattern, replacement, markers, lower in _BUILTINS:
+            if lower:
+                if lowered is None:
+                    lowered = text.lower()
+                haystack = lowered
+            else:
+                haystack = text
+            if any(marker in haystack for marker in markers):
+                text = pattern.sub(replacement, text)
+        if any(d in text for d in "0123456789"):
+            text = _CARD.sub(_card_replacement, text)
     for pattern in settings.redact_patterns:
         text = pattern.sub("[REDACTED]", text)
     for pattern, replacement in _user_patterns:

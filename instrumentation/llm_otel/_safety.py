@@ -34,3 +34,22 @@ def report(stage: str, exc: BaseException) -> None:
         _telemetry.current()[sc.METRIC_INSTRUMENTATION_ERRORS].add(1, {sc.LLM_OTEL_ERROR_STAGE: stage})
     except Exception:  # pragma: no cover - the last line of defence must not raise
         pass
+
+
+_reported_fields: set[tuple[str, str]] = set()
+
+
+def unknown_fields(kind: str, extra: dict[str, object]) -> None:
+    """Names set on an invocation that are no field of it (a typo): logged once each, counted, never raised.
+
+    The values stay on the object (the app may read them back); they are not telemetry.
+    """
+    try:
+        for name in list(extra):
+            key = (kind, str(name)[:64])
+            if key not in _reported_fields and len(_reported_fields) < 256:
+                _reported_fields.add(key)
+                _log.warning("%s has no field %r; the value is not recorded (a typo?)", kind, key[1])
+            _telemetry.current()[sc.METRIC_INSTRUMENTATION_ERRORS].add(1, {sc.LLM_OTEL_ERROR_STAGE: "unknown_field"})
+    except Exception:  # pragma: no cover - the last line of defence must not raise
+        pass

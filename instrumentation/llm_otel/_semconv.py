@@ -401,6 +401,33 @@ METRIC_DB_CLIENT_OPERATION_DURATION: Final = HistogramMetric(
 # error.type of a guardrail span whose tripwire triggered (the run stops with the SDK's *TripwireTriggered)
 ERROR_TYPE_GUARDRAIL_TRIPWIRE: Final = "guardrail_tripwire_triggered"
 
+# -- hardening: limits, rejected values, exceptions (issue 10, helper hardlib) --
+EXCEPTION_EVENT: Final = "exception"
+EXCEPTION_TYPE: Final = "exception.type"
+EXCEPTION_MESSAGE: Final = "exception.message"
+EXCEPTION_STACKTRACE: Final = "exception.stacktrace"
+EXCEPTION_ESCAPED: Final = "exception.escaped"
+LLM_OTEL_ENDED_EARLY: Final = "llm_otel.ended_early"
+LLM_OTEL_END_REASON: Final = "llm_otel.end_reason"
+LLM_OTEL_METRIC_ATTRIBUTE: Final = "llm_otel.metric.attribute"
+LLM_OTEL_REJECTED_FIELD: Final = "llm_otel.rejected.field"
+LLM_OTEL_REJECTED_REASON: Final = "llm_otel.rejected.reason"
+LABEL_OTHER: Final = "_OTHER"
+"""What a metric attribute's value becomes beyond its limit (``LLM_OTEL_METRIC_ATTRIBUTE_LIMIT``)."""
+REJECTED_TYPE: Final = "type"
+REJECTED_RANGE: Final = "range"
+REJECTED_NEGATIVE: Final = "negative"
+METRIC_ATTRIBUTE_OVERFLOW: Final = CounterMetric(
+    "llm_otel.metric.attribute_overflow", "{point}",
+    "Metric points whose attribute value was collapsed to _OTHER by llm_otel's cardinality guard.",
+    frozenset({LLM_OTEL_METRIC_ATTRIBUTE}),
+)
+METRIC_REJECTED_VALUES: Final = CounterMetric(
+    "llm_otel.rejected_values", "{value}",
+    "Values llm_otel left out because of their type or range (the rest of the span and its metrics stay).",
+    frozenset({LLM_OTEL_REJECTED_FIELD, LLM_OTEL_REJECTED_REASON}),
+)
+
 # -- keep these two last: every block above may declare metric rows --
 METRICS: Final[tuple[Metric, ...]] = tuple(v for v in list(globals().values()) if isinstance(v, Metric))
 """Every instrument llm_otel creates, in declaration order."""

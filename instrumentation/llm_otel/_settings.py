@@ -39,7 +39,18 @@ capture on); by default only type and name, as the conventions recommend (they c
 LLM_OTEL_EVALUATORS = "LLM_OTEL_EVALUATORS"
 """Comma-separated built-in evaluators to run on responses (off by default), or ``all``."""
 
+LLM_OTEL_METRIC_ATTRIBUTE_LIMIT = "LLM_OTEL_METRIC_ATTRIBUTE_LIMIT"
+"""Distinct values per metric attribute that comes from input (model, tool, agent, workflow, error.type,
+server.address, feedback and evaluation labels; default 100); later ones are recorded as ``_OTHER``."""
+LLM_OTEL_METRIC_LABEL_MAX_LENGTH = "LLM_OTEL_METRIC_LABEL_MAX_LENGTH"
+"""Longest metric attribute value in characters (default 128); longer ones are cut."""
+LLM_OTEL_SHUTDOWN_TIMEOUT = "LLM_OTEL_SHUTDOWN_TIMEOUT"
+"""Seconds the providers ``configure()`` installed may take to flush at process exit (default 5)."""
+
 DEFAULT_CONTENT_MAX_BYTES = 64 * 1024
+DEFAULT_METRIC_ATTRIBUTE_LIMIT = 100
+DEFAULT_METRIC_LABEL_MAX_LENGTH = 128
+DEFAULT_SHUTDOWN_TIMEOUT = 5.0
 
 
 class ContentCapture(enum.Enum):
@@ -72,6 +83,9 @@ class Settings:
     tool_definition_details: bool = False
     evaluators: tuple[str, ...] = ()
     disabled_instrumentations: frozenset[str] = field(default_factory=frozenset)
+    metric_attribute_limit: int = DEFAULT_METRIC_ATTRIBUTE_LIMIT
+    metric_label_max_length: int = DEFAULT_METRIC_LABEL_MAX_LENGTH
+    shutdown_timeout: float = DEFAULT_SHUTDOWN_TIMEOUT
 
 
 def _parse_bool(name: str, raw: str | None, default: bool) -> bool:
@@ -139,6 +153,19 @@ def _parse_int(name: str, raw: str | None, default: int, minimum: int) -> int:
     return value
 
 
+def _parse_seconds(name: str, raw: str | None, default: float) -> float:
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < float("inf"):
+        _log.warning("%s=%r is not a positive number of seconds; using %s", name, raw, default)
+        return default
+    return value
+
+
 def from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
     evaluators = tuple(
@@ -163,6 +190,16 @@ def from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> Settin
         ),
         evaluators=evaluators,
         disabled_instrumentations=disabled,
+        metric_attribute_limit=_parse_int(
+            LLM_OTEL_METRIC_ATTRIBUTE_LIMIT, env.get(LLM_OTEL_METRIC_ATTRIBUTE_LIMIT), DEFAULT_METRIC_ATTRIBUTE_LIMIT, 1
+        ),
+        metric_label_max_length=_parse_int(
+            LLM_OTEL_METRIC_LABEL_MAX_LENGTH, env.get(LLM_OTEL_METRIC_LABEL_MAX_LENGTH),
+            DEFAULT_METRIC_LABEL_MAX_LENGTH, 8,
+        ),
+        shutdown_timeout=_parse_seconds(
+            LLM_OTEL_SHUTDOWN_TIMEOUT, env.get(LLM_OTEL_SHUTDOWN_TIMEOUT), DEFAULT_SHUTDOWN_TIMEOUT
+        ),
     )
 
 

@@ -17,6 +17,10 @@ from llm_otel import _semconv as sc
 from llm_otel._version import __version__
 
 _SCOPE = "llm_otel"
+INFERENCE_KEYS = (
+    sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_RESPONSE_MODEL,
+    sc.SERVER_ADDRESS, sc.SERVER_PORT, sc.ERROR_TYPE,
+)
 
 
 class Telemetry(dict[str, Any]):
@@ -26,12 +30,39 @@ class Telemetry(dict[str, Any]):
     path is C-level), plus the tracer and the logger.
     """
 
-    __slots__ = ("logger", "tracer")
+    __slots__ = ("logger", "tracer", "guard", "inference", "retrieval", "tool", "agent", "agent_calls", "workflow",
+                 "evaluation", "feedback")
 
     def __init__(self, tracer: trace.Tracer, logger: _logs.Logger, instruments: dict[str, Any]) -> None:
         super().__init__(instruments)
         self.tracer = tracer
         self.logger = logger
+        from llm_otel import _limits, _pricing, _settings
+
+        def count_overflow(key: str) -> None:
+            try:
+                self[sc.METRIC_ATTRIBUTE_OVERFLOW].add(1, {sc.LLM_OTEL_METRIC_ATTRIBUTE: key})
+            except Exception:  # pragma: no cover - counting must never raise
+                pass
+
+        def known_model(provider: Any, model: str) -> bool:
+            return _pricing.rates_for(str(provider), model, _settings.get().prices_file) is not None
+
+        guard = self.guard = _limits.Guard(count_overflow, known_model)
+        # the bounded metric attribute sets, one family per kind of operation (values in this order)
+        self.inference = guard.family(INFERENCE_KEYS)
+        self.retrieval = guard.family((sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.ERROR_TYPE))
+        self.tool = guard.family(
+            (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_TOOL_TYPE, sc.ERROR_TYPE, sc.GEN_AI_AGENT_NAME)
+        )
+        self.agent = guard.family((sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_AGENT_NAME, sc.GEN_AI_PROVIDER_NAME, sc.ERROR_TYPE))
+        self.agent_calls = guard.family((sc.GEN_AI_AGENT_NAME,))
+        self.workflow = guard.family((sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_WORKFLOW_NAME, sc.ERROR_TYPE))
+        self.evaluation = guard.family(
+            (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_EVALUATION_NAME,
+             sc.GEN_AI_EVALUATION_SCORE_LABEL)
+        )
+        self.feedback = guard.family((sc.LLM_OTEL_FEEDBACK_LABEL,))
 
     if TYPE_CHECKING:  # typed lookups: a histogram's declaration gives a Histogram, a counter's a Counter
 

@@ -119,9 +119,8 @@ def test_manifest_builds_exactly_the_components_the_configs_use(collector_binary
     two-tier and Kafka configs under collector/ (every YAML there but the manifest itself)."""
     components = run(collector_binary, "components").stdout
     built = set(re.findall(r"(?m)^\s+- name: (\S+)", components))
-    configs = [REPO / "otel-collector-config.yaml"] + sorted(
-        p for p in (REPO / "collector").glob("*.yaml") if p.name != "manifest.yaml"
-    )
+    tiers = sorted(p for p in (REPO / "collector").glob("*.yaml") if p.name != "manifest.yaml")
+    configs = [REPO / "otel-collector-config.yaml", *tiers]
     used = set()
     for path in configs:
         sections = re.split(r"(?m)^(receivers|processors|exporters|connectors|extensions|service):\s*$", path.read_text())

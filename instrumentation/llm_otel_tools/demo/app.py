@@ -114,7 +114,7 @@ class DemoSettings:
 
 class GenerateRequest(BaseModel):
     prompt: str = Field(min_length=1, max_length=100_000)
-    model: str | None = None
+    model: str | None = Field(default=None, max_length=128, pattern=r"^[A-Za-z0-9._:/@+-]+$")  # a model id, not text
     stream: bool = False
     max_tokens: int | None = Field(default=None, ge=1, le=32_768)
 
@@ -210,8 +210,32 @@ def _calls(request: Request) -> CallLog:
     return log
 
 
+_QUERY_ATTRIBUTES = ("http.target", "http.url", "url.full", "url.query")
+
+
+def _redact_query(span: Any, scope: dict[str, Any]) -> None:
+    """Server spans keep the query's keys, never its values (a token or an e-mail in a URL)."""
+    attributes = getattr(span, "attributes", None)
+    if not attributes or not span.is_recording():
+        return
+    for key in _QUERY_ATTRIBUTES:
+        value = attributes.get(key)
+        if not isinstance(value, str) or not value:
+            continue
+        base, sep, query = ("", "", value) if key == "url.query" else value.partition("?")
+        if query:
+            redacted = "&".join(f"{pair.split('=', 1)[0]}=REDACTED" for pair in query.split("&") if pair)
+            span.set_attribute(key, f"{base}{sep}{redacted}")
+
+
 def _body(request: Request, **fields: Any) -> dict[str, Any]:
     return {**fields, "trace_id": current_trace_id(), "llm_calls": _calls(request).calls}
+
+
+def _errors(exc: RequestValidationError) -> Any:
+    """Validation errors without the input they echo (a lone surrogate cannot be encoded: it was a 500;
+    a 200,000-character value need not come back)."""
+    return jsonable_encoder([{k: v for k, v in e.items() if k not in ("input", "ctx")} for e in exc.errors()])
 
 
 def _error(request: Request, status: int, kind: str, message: str, **extra: Any) -> JSONResponse:
@@ -399,7 +423,7 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        return _error(request, 422, "invalid_request", "the request body is not valid", detail=jsonable_encoder(exc.errors()))
+        return _error(request, 422, "invalid_request", "the request body is not valid", detail=_errors(exc))
 
     @app.post("/generate")
     async def generate(body: GenerateRequest, request: Request) -> Any:
@@ -439,10 +463,12 @@ def create_app(
     @app.post("/feedback")
     async def feedback(body: FeedbackRequest, request: Request) -> Any:
         try:
-            llm_otel.record_feedback(body.trace_id.lower(), body.score, label=body.label, comment=body.comment)
+            # False when only the event carries the score (a negative one: histograms take none)
+            on_metric = llm_otel.record_feedback(body.trace_id.lower(), body.score, label=body.label,
+                                                 comment=body.comment)
         except ValueError as exc:
             return _error(request, 400, "invalid_feedback", str(exc))
-        return _body(request, recorded=True, feedback_trace_id=body.trace_id.lower())
+        return _body(request, recorded=True, score_on_metric=on_metric, feedback_trace_id=body.trace_id.lower())
 
     @app.get("/health")
     async def health(request: Request) -> Any:
@@ -453,6 +479,7 @@ def create_app(
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
     # Server spans (and http.server metrics) only: no per-ASGI-message "http send/receive" spans.
+    # and no query values on them (``?token=...`` would be in http.target / url.query)
     FastAPIInstrumentor.instrument_app(app, tracer_provider=tracer_provider, meter_provider=meter_provider,
-                                       exclude_spans=["receive", "send"])
+                                       exclude_spans=["receive", "send"], server_request_hook=_redact_query)
     return app
