@@ -31,13 +31,20 @@ SAMPLING_ENV = {"LLM_OTEL_SAMPLING_PERCENTAGE": "30"}
 SINGLE, TIERED = "scale-single", "scale-tiered"
 
 
+# A trace split across the agents reaches its gateway in two halves; after an outage each agent retries on
+# its own backoff, so the halves can arrive up to one retry interval apart. The sampler must wait longer than
+# that (decision_wait > retry max_interval) or it decides on half a trace: the documented rule in README.
+TIER_ENV = {"LLM_OTEL_LB_RETRY_MAX_ELAPSED": "120s", "LLM_OTEL_RETRY_MAX_INTERVAL": "1s",
+            "LLM_OTEL_SAMPLING_DECISION_WAIT": "4s"}
+
+
 @pytest.fixture(scope="module")
 def tiers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoTier]:
     saved = {k: os.environ.get(k) for k in SAMPLING_ENV}
     os.environ.update(SAMPLING_ENV)  # the single Collector reads it from the stack's environment
     topology = TwoTier(Stack(tmp_path_factory.mktemp("two-tier")))
     try:
-        topology.up(gateways=3, agents=2, free_ports=True, fast=True, env={"LLM_OTEL_LB_RETRY_MAX_ELAPSED": "120s"})
+        topology.up(gateways=3, agents=2, free_ports=True, fast=True, env=TIER_ENV)
     except StackError as exc:
         topology.stack.down()
         pytest.fail(f"cannot start the two-tier pipeline: {exc}", pytrace=False)
