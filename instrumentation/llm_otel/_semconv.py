@@ -374,3 +374,13 @@ LLM_OTEL_HANDOFF_TO_AGENT: Final = "llm_otel.handoff.to_agent"
 LLM_OTEL_GUARDRAIL_TRIGGERED: Final = "llm_otel.guardrail.triggered"
 TOOL_TYPE_FUNCTION: Final = "function"
 TOOL_TYPE_EXTENSION: Final = "extension"
+
+# -- provider conformance: clouds, recommended request attributes (issue 9, helper confprov) --
+PROVIDER_AZURE_AI_OPENAI: Final = "azure.ai.openai"
+GEN_AI_REQUEST_REASONING_LEVEL: Final = "gen_ai.request.reasoning.level"
+GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID: Final = "gen_ai.request.previous_response.id"
+OPENAI_API_TYPE: Final = "openai.api.type"
+OPENAI_API_TYPE_CHAT_COMPLETIONS: Final = "chat_completions"
+OPENAI_API_TYPE_RESPONSES: Final = "responses"
+OUTPUT_TYPE_JSON: Final = "json"
+OUTPUT_TYPE_TEXT: Final = "text"
