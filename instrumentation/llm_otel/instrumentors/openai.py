@@ -139,11 +139,27 @@ def _fill_response_meta(inv: LLMInvocation, response: Any) -> None:
 
 
 
-def _fill_chat(inv: LLMInvocation, completion: Any) -> None:
+def _fill_choices(inv: LLMInvocation, completion: Any) -> list[Any]:
+    """What a chat or legacy completion object shares: meta, finish reasons, usage; returns its choices."""
     _fill_response_meta(inv, completion)
-    choices = get(completion, "choices") or []
+    choices: list[Any] = get(completion, "choices") or []
     inv.finish_reasons = [str(get(c, "finish_reason") or "") for c in choices] or None
     _fill_usage(inv, get(completion, "usage"))
+    return choices
+
+
+def _chunk_choices(inv: LLMInvocation, chunk: Any) -> Any:
+    """Per chunk of a chat or legacy completions stream: meta (first chunk), usage (usage chunk); its choices."""
+    if inv.response_id is None:
+        _fill_response_meta(inv, chunk)
+    usage = getattr(chunk, "usage", None)
+    if usage is not None:
+        _fill_usage(inv, usage)
+    return getattr(chunk, "choices", None)
+
+
+def _fill_chat(inv: LLMInvocation, completion: Any) -> None:
+    choices = _fill_choices(inv, completion)
     if choices:
         content = get(get(choices[0], "message"), "content")
         if isinstance(content, str):
@@ -163,12 +179,7 @@ def _observe_chat(inv: LLMInvocation) -> StreamObserver:
 
     def on_item(chunk: Any) -> None:
         # Runs once per chunk: plain attribute reads on the SDK's chunk objects (streams always yield them).
-        if inv.response_id is None:
-            _fill_response_meta(inv, chunk)
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            _fill_usage(inv, usage)
-        choices = getattr(chunk, "choices", None)
+        choices = _chunk_choices(inv, chunk)
         if not choices:
             return
         text = None
@@ -219,10 +230,7 @@ def _build_completions(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
 
 
 def _fill_completions(inv: LLMInvocation, completion: Any) -> None:
-    _fill_response_meta(inv, completion)
-    choices = get(completion, "choices") or []
-    inv.finish_reasons = [str(get(c, "finish_reason") or "") for c in choices] or None
-    _fill_usage(inv, get(completion, "usage"))
+    choices = _fill_choices(inv, completion)
     if choices and isinstance(get(choices[0], "text"), str):
         inv.output_text = get(choices[0], "text")
     if capturing():
@@ -234,12 +242,7 @@ def _observe_completions(inv: LLMInvocation) -> StreamObserver:
     reasons: dict[int, str] = {}
 
     def on_item(chunk: Any) -> None:
-        if inv.response_id is None:
-            _fill_response_meta(inv, chunk)
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            _fill_usage(inv, usage)
-        choices = getattr(chunk, "choices", None)
+        choices = _chunk_choices(inv, chunk)
         if not choices:
             return
         text = None
