@@ -263,3 +263,10 @@ def test_anthropic_parse(instrumented, anthropic_client):
                                              messages=[{"role": "user", "content": "hi"}])
     attrs = instrumented.span("chat claude-haiku-4-5").attributes
     assert attrs[sc.GEN_AI_RESPONSE_ID] == parsed.id and attrs[sc.GEN_AI_OUTPUT_TYPE] == sc.OUTPUT_TYPE_JSON
+
+
+def test_openai_api_type_stays_on_openai_apis(instrumented, groq_client):
+    groq_client.chat.completions.create(model="llama-3.3-70b-versatile", messages=[{"role": "user", "content": "hi"}])
+    [span] = instrumented.spans_by_operation(sc.OP_CHAT)
+    assert span.attributes[sc.GEN_AI_PROVIDER_NAME] == sc.PROVIDER_GROQ
+    assert sc.OPENAI_API_TYPE not in span.attributes  # Groq shares the translator, not OpenAI's API names

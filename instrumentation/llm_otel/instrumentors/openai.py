@@ -89,7 +89,6 @@ def _sampling(inv: LLMInvocation, kwargs: dict[str, Any]) -> None:
 
 def _build_chat(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
     inv = _new_invocation(instance, kwargs, sc.OP_CHAT)
-    inv.attributes[sc.OPENAI_API_TYPE] = sc.OPENAI_API_TYPE_CHAT_COMPLETIONS
     _sampling(inv, kwargs)
     inv.output_type = output_type_of(given(kwargs.get("response_format")))
     effort = given(kwargs.get("reasoning_effort"))
@@ -97,6 +96,13 @@ def _build_chat(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
         inv.attributes[sc.GEN_AI_REQUEST_REASONING_LEVEL] = str(effort)
     inv.input_messages = given(kwargs.get("messages"))
     inv.tool_definitions = given(kwargs.get("tools"))
+    return inv
+
+
+def _build_openai_chat(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
+    """``_build_chat`` (which Groq and LiteLLM share) plus what only OpenAI's own API is: ``openai.api.type``."""
+    inv = _build_chat(instance, kwargs)
+    inv.attributes[sc.OPENAI_API_TYPE] = sc.OPENAI_API_TYPE_CHAT_COMPLETIONS
     return inv
 
 
@@ -367,7 +373,7 @@ def _observe_responses(inv: LLMInvocation) -> StreamObserver:
 
 
 TRANSLATORS = {
-    "chat": Translator(_build_chat, _fill_chat, _observe_chat, is_sdk_stream, parse_raw),
+    "chat": Translator(_build_openai_chat, _fill_chat, _observe_chat, is_sdk_stream, parse_raw),
     "embeddings": Translator(_build_embeddings, _fill_embeddings, lambda inv: (lambda item: None, lambda: None), is_sdk_stream, parse_raw),
     "completions": Translator(_build_completions, _fill_completions, _observe_completions, is_sdk_stream, parse_raw),
     "responses": Translator(_build_responses, _fill_responses, _observe_responses, is_sdk_stream, parse_raw),
