@@ -4,6 +4,7 @@ Where both wrap a method, the official one records it; what only ours wraps stay
 
 from __future__ import annotations
 
+import llm_otel
 import llm_otel._semconv as sc
 import pytest
 from llm_otel.instrumentors.openai import OpenAIInstrumentor
@@ -88,5 +89,22 @@ def test_ours_records_again_once_the_official_one_is_off(otel_capture, openai_cl
         assert span.instrumentation_scope.name != OFFICIAL_SCOPE
     finally:
         official._is_instrumented_by_opentelemetry = True
+        ours.uninstrument()
+        official.uninstrument()
+
+
+def test_inside_an_open_llm_otel_call_the_sdk_call_merges_and_the_official_layer_is_skipped(otel_capture, openai_client):
+    # the order opentelemetry-instrument loads them in (the official one first, ours outer), e.g. under a
+    # LangChain model run that llm_otel records: one chat span, the framework's, filled by the SDK call
+    official, ours = OfficialOpenAIInstrumentor(), OpenAIInstrumentor()
+    official.instrument(tracer_provider=otel_capture.tracer_provider, meter_provider=otel_capture.meter_provider)
+    ours.instrument()
+    try:
+        with llm_otel.llm_call(provider=sc.PROVIDER_OPENAI, model="gpt-4o-mini") as call:
+            reply = openai_client.chat.completions.create(model="gpt-4o-mini",
+                                                          messages=[{"role": "user", "content": "hi"}])
+        _one_chat_span_and_one_set_of_points(otel_capture)
+        assert call.response_id == reply.id
+    finally:
         ours.uninstrument()
         official.uninstrument()

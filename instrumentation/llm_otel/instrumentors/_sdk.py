@@ -9,6 +9,7 @@ from typing import Any
 
 from llm_otel import _semconv as sc
 from llm_otel import _settings
+from llm_otel._llm import open_llm_invocation
 from llm_otel.instrumentors._base import Patch
 from llm_otel.instrumentors._wrap import server_of
 
@@ -132,13 +133,13 @@ def available(patches: Iterable[Patch]) -> list[Patch]:
 _FOREIGN_PREFIX = "opentelemetry.instrumentation.genai."
 
 
-def _recorded_beneath(wrapped: Any) -> bool:
-    """True if the method our wrapper was handed is itself wrapped (wrapt) by an active official GenAI
-    instrumentation, which will record the call."""
+def _official_beneath(wrapped: Any) -> Any:
+    """The wrapt wrapper of an active official GenAI instrumentation that the method our wrapper was handed
+    goes through (it will record the call), or None."""
     for _ in range(8):  # a few stacked wrappers at most
         wrapper = getattr(wrapped, "_self_wrapper", None)
         if wrapper is None:
-            return False
+            return None
         if str(getattr(wrapper, "__module__", "")).startswith(_FOREIGN_PREFIX):
             for cell in getattr(wrapper, "__closure__", None) or ():
                 try:
@@ -146,21 +147,27 @@ def _recorded_beneath(wrapped: Any) -> bool:
                 except ValueError:
                     continue
                 if hasattr(owner, "_is_instrumented_by_opentelemetry"):  # its BaseInstrumentor: still on?
-                    return bool(owner._is_instrumented_by_opentelemetry)
-            return True
+                    return wrapped if owner._is_instrumented_by_opentelemetry else None
+            return wrapped
         wrapped = getattr(wrapped, "__wrapped__", None)
-    return False
+    return None
 
 
 def deferring(wrapper: Callable[..., Any], foreign_module: str) -> Callable[..., Any]:
     """The duplicate guard for the load order in which ours is the OUTER wrapper: when the official
     instrumentation ``foreign_module`` has wrapped the same method first, the call passes straight to it, as
     it does when that one is outer (its span is then current, see ``_recorder.foreign_inference_span_is_current``).
-    Either way one call gives one span and one set of metric points: the official one's."""
+    Either way one call gives one span and one set of metric points: the official one's. Except inside an open
+    llm_otel inference call (a framework's model run, an ``llm_call``): the SDK call merges into that one as
+    always, and the official layer is skipped (it would add a second span for the same call)."""
 
     def guarded(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if foreign_module in sys.modules and _recorded_beneath(wrapped):
-            return wrapped(*args, **kwargs)
+        if foreign_module in sys.modules:
+            official = _official_beneath(wrapped)
+            if official is not None:
+                if open_llm_invocation() is None:
+                    return wrapped(*args, **kwargs)
+                wrapped = official.__wrapped__
         return wrapper(wrapped, instance, args, kwargs)
 
     return guarded
