@@ -428,6 +428,16 @@ METRIC_REJECTED_VALUES: Final = CounterMetric(
     frozenset({LLM_OTEL_REJECTED_FIELD, LLM_OTEL_REJECTED_REASON}),
 )
 
+# -- provider conformance: clouds, recommended request attributes (issue 9, helper confprov) --
+PROVIDER_AZURE_AI_OPENAI: Final = "azure.ai.openai"
+GEN_AI_REQUEST_REASONING_LEVEL: Final = "gen_ai.request.reasoning.level"
+GEN_AI_REQUEST_PREVIOUS_RESPONSE_ID: Final = "gen_ai.request.previous_response.id"
+OPENAI_API_TYPE: Final = "openai.api.type"
+OPENAI_API_TYPE_CHAT_COMPLETIONS: Final = "chat_completions"
+OPENAI_API_TYPE_RESPONSES: Final = "responses"
+OUTPUT_TYPE_JSON: Final = "json"
+OUTPUT_TYPE_TEXT: Final = "text"
+
 # -- keep these two last: every block above may declare metric rows --
 METRICS: Final[tuple[Metric, ...]] = tuple(v for v in list(globals().values()) if isinstance(v, Metric))
 """Every instrument llm_otel creates, in declaration order."""

@@ -35,13 +35,22 @@ def _run(llm_server, *, via_instrument: bool, extra_env=None, args=()):
 
 
 def test_opentelemetry_instrument_picks_up_our_instrumentor(llm_server):
-    spans = _run(llm_server, via_instrument=True)
+    # the official openai instrumentation (entry point "openai", installed by the test extra) off: ours alone
+    spans = _run(llm_server, via_instrument=True, extra_env={"OTEL_PYTHON_DISABLED_INSTRUMENTATIONS": "openai"})
     chats = [s for s in spans if s["name"] == "chat gpt-4o-mini"]
     assert len(chats) == 2
     assert chats[0]["attributes"]["gen_ai.provider.name"] == "openai"
+    assert chats[0]["attributes"]["llm_otel.cost.usd"] > 0  # our recorder's
     assert chats[0]["attributes"]["gen_ai.usage.output_tokens"] > 0
     assert chats[1]["attributes"]["gen_ai.request.stream"] is True
     assert chats[0]["resource"]["attributes"]["service.name"] == "auto-app"
+
+
+def test_opentelemetry_instrument_with_the_official_openai_instrumentation_gives_one_span_per_call(llm_server):
+    spans = _run(llm_server, via_instrument=True)  # both entry points load, in the order the distro finds them
+    chats = [s for s in spans if s["name"] == "chat gpt-4o-mini"]
+    assert len(chats) == 2 and len(spans) == 2
+    assert all("llm_otel.cost.usd" not in s["attributes"] for s in chats)  # the official one recorded them
 
 
 def test_configure_instruments_installed_sdks(llm_server):

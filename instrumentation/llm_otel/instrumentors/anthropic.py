@@ -1,4 +1,5 @@
-"""Anthropic SDK instrumentation: messages (sync, async, streaming, ``messages.stream()``).
+"""Anthropic SDK instrumentation: messages and beta messages (sync, async, streaming, ``stream()``, ``parse()``);
+``AnthropicBedrock``/``AnthropicVertex`` clients report ``aws.bedrock``/``gcp.vertex_ai``.
 
 Only translation lives here; the telemetry comes from ``llm_otel._recorder``. Per the
 conventions, ``gen_ai.usage.input_tokens`` is input + cache read + cache creation tokens.
@@ -13,15 +14,30 @@ from typing import Any
 from llm_otel import _semconv as sc
 from llm_otel._llm import LLMInvocation
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
-from llm_otel.instrumentors._sdk import capturing, get, given, is_sdk_stream, parse_raw, plain, server
+from llm_otel.instrumentors._sdk import (
+    available,
+    capturing,
+    get,
+    given,
+    is_sdk_stream,
+    output_type_of,
+    parse_raw,
+    plain,
+    provider_of,
+    server,
+)
 from llm_otel.instrumentors._wrap import StreamObserver, Translator, async_wrapper, stream_manager_wrapper, sync_wrapper
 
-_MODULE = "anthropic.resources.messages.messages"
+_MODULES = ("anthropic.resources.messages.messages", "anthropic.resources.beta.messages.messages")
+# Cloud clients, for SDKs whose client classes do not declare ``_gen_ai_provider_name`` themselves
+_CLIENT_PROVIDERS = {"BaseBedrockClient": sc.PROVIDER_AWS_BEDROCK, "BaseVertexClient": sc.PROVIDER_GCP_VERTEX_AI}
 
 
 def _build(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
-    address, port = server(getattr(instance, "_client", None))
-    inv = LLMInvocation(sc.PROVIDER_ANTHROPIC, given(kwargs.get("model")), sc.OP_CHAT, address, port)
+    client = getattr(instance, "_client", None)
+    address, port = server(client)
+    provider = provider_of(client, sc.PROVIDER_ANTHROPIC, _CLIENT_PROVIDERS)
+    inv = LLMInvocation(provider, given(kwargs.get("model")), sc.OP_CHAT, address, port)
     inv.max_tokens = given(kwargs.get("max_tokens"))
     inv.temperature = given(kwargs.get("temperature"))
     inv.top_p = given(kwargs.get("top_p"))
@@ -31,6 +47,12 @@ def _build(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
     inv.input_messages = [_message(m) for m in given(kwargs.get("messages")) or ()] if capturing() else None
     inv.system_instructions = given(kwargs.get("system"))
     inv.tool_definitions = given(kwargs.get("tools"))
+    config = given(kwargs.get("output_config"))
+    effort = get(config, "effort")
+    if effort:
+        inv.attributes[sc.GEN_AI_REQUEST_REASONING_LEVEL] = str(effort)
+    output_format = given(kwargs.get("output_format"))  # parse(): a pydantic class
+    inv.output_type = output_type_of(output_format if output_format is not None else get(config, "format"))
     return inv
 
 
@@ -164,19 +186,25 @@ TRANSLATOR = Translator(_build, _fill, _observe, is_sdk_stream, parse_raw)
 
 
 class AnthropicInstrumentor(ProviderInstrumentor):
-    """Instruments the ``anthropic`` SDK: ``messages.create`` (sync/async/stream) and ``messages.stream()``."""
+    """Instruments the ``anthropic`` SDK: ``messages.create`` (sync/async/stream), ``messages.stream()`` and
+    ``messages.parse()``, the same for ``beta.messages``."""
 
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("anthropic >= 0.40",)
 
     def _patches(self) -> list[Patch]:
         helper = stream_manager_wrapper(TRANSLATOR, _raw_stream_of)
-        return [
-            (_MODULE, "Messages.create", sync_wrapper(TRANSLATOR)),
-            (_MODULE, "AsyncMessages.create", async_wrapper(TRANSLATOR)),
-            (_MODULE, "Messages.stream", helper),
-            (_MODULE, "AsyncMessages.stream", helper),
-        ]
+        patches: list[Patch] = []
+        for module in _MODULES:
+            patches += [
+                (module, "Messages.create", sync_wrapper(TRANSLATOR)),
+                (module, "AsyncMessages.create", async_wrapper(TRANSLATOR)),
+                (module, "Messages.parse", sync_wrapper(TRANSLATOR)),  # parse() posts on its own
+                (module, "AsyncMessages.parse", async_wrapper(TRANSLATOR)),
+                (module, "Messages.stream", helper),
+                (module, "AsyncMessages.stream", helper),
+            ]
+        return available(patches)
 
 
 def _raw_stream_of(message_stream: Any) -> Any:

@@ -25,7 +25,15 @@ Routes (``/v1`` prefix optional)
 /v1/embeddings`` (float or base64, ``dimensions``), ``POST /v1/responses``
 (stream or not, function tools), ``POST /v1/messages`` (Anthropic, stream or
 not, tools, ``system``, ``stop_sequences``), ``GET /v1/models`` (Anthropic
-shape when an ``anthropic-version`` header is sent).
+shape when an ``anthropic-version`` header is sent).  Also (``apis.openai_extras``): legacy
+``POST /v1/completions``; Azure OpenAI's ``/openai/deployments/{deployment}/...?api-version=``
+and ``/openai/responses?api-version=``; Anthropic on Vertex AI
+(``/v1/projects/{p}/locations/{l}/publishers/anthropic/models/{model}:rawPredict`` /
+``:streamRawPredict``).  ``AnthropicBedrock`` uses the Bedrock InvokeModel routes.
+
+Structured output (chat ``response_format``, Responses ``text.format``, Anthropic
+``output_config.format``): a ``json_schema`` request is answered with a JSON object built from the
+schema like tool arguments; ``json_object`` with ``{"answer": <the text reply>}``.
 
 Deterministic answers
 ---------------------

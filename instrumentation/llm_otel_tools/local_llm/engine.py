@@ -204,6 +204,7 @@ class _Conversation:
     system: str = ""
     messages: list[_Msg] = field(default_factory=list)
     extra_behaviors: set[str] = field(default_factory=set)
+    output_schema: dict[str, Any] | None = None  # structured output asked for: the text is JSON of this schema
 
     @property
     def last_user_text(self) -> str:
@@ -360,7 +361,22 @@ def _answer(
             for t in _choose_tools(tools, user_text, forced_tool, parallel)
         ]
         return _Answer(None, calls, reasoning)
+    if conv.output_schema is not None and "refuse" not in trig:
+        fields = _derive_arguments(conv.output_schema, user_text) if conv.output_schema else {"answer": reply_text(model, user_text, trig)}
+        return _Answer(_dumps_args(fields), [], reasoning)
     return _Answer(reply_text(model, user_text, trig), [], reasoning)
+
+
+def _output_schema(req: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The JSON schema a structured-output request asks for ({} for plain JSON mode), None for text:
+    chat ``response_format``, Responses ``text.format``, Anthropic ``output_config.format``."""
+    fmt = req.get("response_format") or (req.get("text") or {}).get("format") or (req.get("output_config") or {}).get("format")
+    if not isinstance(fmt, dict):
+        return None
+    if fmt.get("type") == "json_schema":
+        schema = fmt.get("schema") or (fmt.get("json_schema") or {}).get("schema")
+        return schema if isinstance(schema, dict) else {}
+    return {} if fmt.get("type") == "json_object" else None
 
 
 def _dumps_args(args: dict[str, Any]) -> str:
@@ -410,7 +426,7 @@ def _behaviors(headers: Mapping[str, str]) -> set[str]:
 
 
 def _openai_conversation(req: Mapping[str, Any]) -> _Conversation:
-    conv = _Conversation(extra_behaviors=set(req.get(_BEHAVIOR_KEY) or ()))
+    conv = _Conversation(extra_behaviors=set(req.get(_BEHAVIOR_KEY) or ()), output_schema=_output_schema(req))
     systems = []
     for m in req.get("messages") or []:
         role = m.get("role")
@@ -659,7 +675,7 @@ def embeddings(req: Mapping[str, Any], cfg: LocalLLMConfig | None = None) -> dic
 
 
 def _responses_conversation(req: Mapping[str, Any]) -> _Conversation:
-    conv = _Conversation(extra_behaviors=set(req.get(_BEHAVIOR_KEY) or ()))
+    conv = _Conversation(extra_behaviors=set(req.get(_BEHAVIOR_KEY) or ()), output_schema=_output_schema(req))
     systems = [req["instructions"]] if isinstance(req.get("instructions"), str) else []
     inp = req.get("input")
     items = [{"role": "user", "content": inp}] if isinstance(inp, str) else (inp or [])
@@ -819,7 +835,8 @@ def responses_events(req: Mapping[str, Any], cfg: LocalLLMConfig | None = None, 
 
 
 def _anthropic_conversation(req: Mapping[str, Any]) -> _Conversation:
-    conv = _Conversation(system=_content_text(req.get("system")), extra_behaviors=set(req.get(_BEHAVIOR_KEY) or ()))
+    conv = _Conversation(system=_content_text(req.get("system")), extra_behaviors=set(req.get(_BEHAVIOR_KEY) or ()),
+                         output_schema=_output_schema(req))
     for m in req.get("messages") or []:
         role, content = m.get("role", "user"), m.get("content")
         if isinstance(content, str):
