@@ -46,7 +46,10 @@ def default_python() -> str:
 def env() -> dict[str, str]:
     out = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "TRACELOOP_", "LLM_OTEL_"))}
     out.update({"PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "TRACELOOP_TRACE_CONTENT": "false",
-                "TRACELOOP_TELEMETRY": "false"})
+                "TRACELOOP_TELEMETRY": "false",
+                # anthropic>=2.14 makes a span of its own per call whenever a tracer provider is set: off, so
+                # the bare call is bare and no configuration counts that span (llm_otel's or the peers')
+                "ANTHROPIC_OPEN_TELEMETRY": "false"})
     return out
 
 

@@ -400,7 +400,7 @@ def anthropic_floor(variant: str) -> Callable[[], Any]:
         m["length"].record(chars, attrs)
         span.set_attributes({
             sc.GEN_AI_USAGE_INPUT_TOKENS: inp, sc.GEN_AI_USAGE_OUTPUT_TOKENS: out,
-            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 0, sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 0,
+            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 0, sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 0,
             sc.LLM_OTEL_COST_USD: usd, sc.GEN_AI_RESPONSE_ID: rid, sc.GEN_AI_RESPONSE_MODEL: model,
             sc.GEN_AI_RESPONSE_FINISH_REASONS: [reason], **extra,
         })
@@ -568,10 +568,17 @@ def _fork(body: Callable[[], str | None]) -> str:
     pid = os.fork()
     if pid == 0:
         os.close(read)
+        status = 0
         try:
             os.write(write, (body() or "").encode())
+        except BaseException:  # say why and fail: an empty answer from a child would pass for no result
+            import traceback
+
+            traceback.print_exc()
+            status = 1
         finally:
-            os._exit(0)
+            sys.stderr.flush()
+            os._exit(status)
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
         out = pipe.read().decode()
