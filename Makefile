@@ -16,7 +16,7 @@ BENCH_STAMP := $(BENCH_VENV)/.installed-$(shell cat pyproject.toml | sha1sum | c
 JAEGER_UI_VERSION := $(shell sed -nE 's/^version="\$$\{JAEGER_UI_VERSION:-(.*)\}"$$/\1/p' jaeger/build-ui.sh)
 JAEGER_UI_ARCHIVE ?= $(wildcard ../shared/vendor/jaeger-ui-$(if $(filter v%,$(JAEGER_UI_VERSION)),$(JAEGER_UI_VERSION),$(shell echo $(JAEGER_UI_VERSION) | cut -c1-8)).tar.gz)
 
-.PHONY: venv components components-scale lint test test-core demo bench bench-core bench-providers bench-venv bench-mcp bench-frameworks clean
+.PHONY: venv components components-scale lint test test-core demo bench bench-core bench-providers bench-venv bench-export bench-collector bench-mcp bench-frameworks clean
 
 venv: $(STAMP)
 
@@ -78,6 +78,9 @@ bench-core: bench-venv
 
 bench-providers: bench-venv
 	$(BENCH_PY) benchmarks/bench_providers.py
+
+bench-export: bench-venv
+	$(BENCH_PY) benchmarks/bench_export.py
 
 bench-mcp: venv
 	$(PY) benchmarks/bench_mcp.py

@@ -400,7 +400,7 @@ def anthropic_floor(variant: str) -> Callable[[], Any]:
         m["length"].record(chars, attrs)
         span.set_attributes({
             sc.GEN_AI_USAGE_INPUT_TOKENS: inp, sc.GEN_AI_USAGE_OUTPUT_TOKENS: out,
-            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 0, sc.GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS: 0,
+            sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: 0, sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: 0,
             sc.LLM_OTEL_COST_USD: usd, sc.GEN_AI_RESPONSE_ID: rid, sc.GEN_AI_RESPONSE_MODEL: model,
             sc.GEN_AI_RESPONSE_FINISH_REASONS: [reason], **extra,
         })
@@ -470,8 +470,11 @@ def startup_llm_otel_openai(variant: str) -> Callable[[], Any]:
 
 def startup_llm_otel_configure(variant: str) -> Callable[[], Any]:
     """``import llm_otel; llm_otel.configure()``: providers already installed, so it instruments
-    every installed SDK (openai and anthropic here) and leaves the providers alone."""
+    every installed SDK (importing each: google-genai, boto3, cohere, mistralai, ollama, groq too) and
+    leaves the providers alone. LiteLLM left out (``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``): its import
+    alone is ~7 s of CPU natively, minutes under valgrind (README gives it from a native run)."""
     startup_baseline(variant)
+    os.environ["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] = "llm_otel_litellm"
     import llm_otel
 
     llm_otel.configure()
@@ -515,7 +518,71 @@ SCENARIOS: dict[str, Callable[[str], Callable[[], Any]]] = {
     "startup/official": _startup_of(_instrumented("opentelemetry.instrumentation.genai.openai", lambda v: None)),
     "startup/openllmetry": _startup_of(_instrumented("opentelemetry.instrumentation.openai", lambda v: None)),
 }
-STREAMING = ("openai/", "anthropic/")
+
+# ============================================================================ the further providers (issue 11)
+# specs in bench_more_providers.py: the SDK on the in-process local LLM, the bare call, what the hand-written
+# floor reads off a reply or a stream item, and the peer instrumentors installed in .venv-bench
+
+MORE = ("gemini", "mistral", "cohere", "ollama", "groq", "bedrock")
+MORE_SDK = {"gemini": "google.genai", "mistral": "mistralai", "cohere": "cohere", "ollama": "ollama", "groq": "groq",
+            "bedrock": "boto3"}
+
+
+def _spec_scenario(provider: str, config: str) -> Callable[[str], Callable[[], Any]]:
+    def build(variant: str) -> Callable[[], Any]:
+        import bench_more_providers as more
+
+        spec = more.SPECS[provider]
+        make_call = more.floor_call if config == "floor" else more.bare_call
+        return make_call(spec, spec.client(), variant != "plain", PROMPTS[variant])
+
+    def make(variant: str) -> Callable[[], Any]:
+        import bench_more_providers as more
+
+        more.instrument(more.SPECS[provider], config)
+        return build(variant)
+
+    make.__wrapped_bare__ = build  # type: ignore[attr-defined]
+    return make
+
+
+def more_configs(provider: str) -> tuple[str, ...]:
+    import bench_more_providers as more
+
+    return ("bare", "floor", *more.SPECS[provider].instrumentors)
+
+
+def _startup_import(provider: str) -> Callable[[str], Callable[[], Any]]:
+    """The SDK import alone: what ``configure()`` pays for an installed SDK the app never imports."""
+    def startup(variant: str) -> Callable[[], Any]:
+        startup_baseline(variant)
+        __import__(MORE_SDK.get(provider, provider))
+        return lambda: None
+
+    return startup
+
+
+def _startup_instrument(provider: str) -> Callable[[str], Callable[[], Any]]:
+    """The SDK import + llm_otel's instrumentor for it, imported and instrument()-ed."""
+    def startup(variant: str) -> Callable[[], Any]:
+        startup_baseline(variant)
+        __import__(MORE_SDK.get(provider, provider))
+        import bench_more_providers as more
+
+        module, name = more.SPECS[provider].instrumentors["llm_otel"].split(":")
+        getattr(__import__(module, fromlist=[name]), name)().instrument()
+        return lambda: None
+
+    return startup
+
+
+for _p in MORE:
+    for _c in more_configs(_p):
+        SCENARIOS[f"{_p}/{_c}"] = _spec_scenario(_p, _c)
+    SCENARIOS[f"startup/import_{_p}"] = _startup_import(_p)
+    SCENARIOS[f"startup/llm_otel_{_p}"] = _startup_instrument(_p)
+
+STREAMING = ("openai/", "anthropic/", *(f"{p}/" for p in MORE))
 
 
 def variants_of(scenario: str) -> tuple[str, ...]:
@@ -549,17 +616,23 @@ def _counted_run(sdk: Sdk, fn: Callable[[], Any], calls: int, timed: bool) -> di
     }
 
 
-def _common_imports() -> None:
+def _common_imports(scenarios: list[str]) -> None:
     """What every configuration's process has before its own set-up: the SDKs, the OTel SDK, the fake
-    transport. Imported once in the batch process, then inherited by every configuration's fork."""
-    import anthropic  # noqa: F401
+    transport. Imported once in the batch process, then inherited by every configuration's fork.
+    Only the SDKs the batch's configurations call (the imports are slow under valgrind)."""
     import httpx  # noqa: F401
     import httpx2  # noqa: F401
     import llm_otel_tools.local_llm.transport  # noqa: F401
-    import openai  # noqa: F401
     import opentelemetry.sdk._logs
     import opentelemetry.sdk.metrics
     import opentelemetry.sdk.trace  # noqa: F401
+
+    if any(s.startswith(("openai/", "anthropic/", "startup/")) for s in scenarios):
+        import anthropic  # noqa: F401
+        import openai  # noqa: F401
+    for provider, module in MORE_SDK.items():
+        if any(s.startswith(provider + "/") for s in scenarios):
+            __import__(module)
 
 
 def _fork(body: Callable[[], str | None]) -> str:
@@ -568,10 +641,17 @@ def _fork(body: Callable[[], str | None]) -> str:
     pid = os.fork()
     if pid == 0:
         os.close(read)
+        status = 0
         try:
             os.write(write, (body() or "").encode())
+        except BaseException:  # say why and fail: an empty answer from a child would pass for no result
+            import traceback
+
+            traceback.print_exc()
+            status = 1
         finally:
-            os._exit(0)
+            sys.stderr.flush()
+            os._exit(status)
     os.close(write)
     with os.fdopen(read, "rb") as pipe:
         out = pipe.read().decode()
@@ -613,7 +693,9 @@ def run_batch(jobs: list[tuple[str, list[tuple[str, int]]]], timed: bool) -> Non
     import gc
 
     if any(not scenario.startswith("core/") for scenario, _ in jobs):
-        _common_imports()
+        # start-up batches too: their rows are what a configuration adds to a process that has openai and
+        # anthropic (the drivers run them in batches of their own, without the further providers' SDKs)
+        _common_imports([scenario for scenario, _ in jobs])
     gc.collect()
     for scenario, runs in jobs:
         print(_fork(lambda scenario=scenario, runs=runs: run(scenario, runs, timed)), flush=True)  # called at once
@@ -636,6 +718,12 @@ def stream_items() -> dict[str, dict[str, int]]:
         create = client()
         out[provider] = {v: sum(1 for _ in create(messages=[{"role": "user", "content": PROMPTS[v]}], stream=True,
                                                     **kwargs)) for v in ("stream", "long")}
+    import bench_more_providers as more
+
+    for provider in MORE:
+        spec = more.SPECS[provider]
+        client = spec.client()
+        out[provider] = {v: sum(1 for _ in spec.call(client, True, PROMPTS[v])) for v in ("stream", "long")}
     return out
 
 

@@ -80,3 +80,12 @@ def test_configure_picks_up_every_installed_provider_sdk(otel_capture):
         for name in done:
             module_name, class_name = KNOWN[name][1].split(":")
             getattr(__import__(module_name, fromlist=[class_name]), class_name)().uninstrument()
+
+
+def test_configure_skips_an_sdk_whose_parent_package_is_missing(monkeypatch):
+    """``find_spec("pkg.sub")`` imports ``pkg`` and raises when it is missing (``llama_index.core``
+    without llama_index): an SDK that is not installed is skipped, configure() does not fail."""
+    from llm_otel import instrumentors
+
+    monkeypatch.setattr(instrumentors, "KNOWN", {"llm_otel_absent": ("no_such_package_xyz.core", "no_such_package_xyz:X")})
+    assert instrumentors.instrument_installed() == []

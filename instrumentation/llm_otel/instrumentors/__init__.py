@@ -34,6 +34,15 @@ KNOWN = {
 }
 
 
+def _installed(module: str) -> bool:
+    """Whether ``module`` can be imported, without importing it. ``find_spec`` of a dotted name imports
+    the parent package and raises when that is missing (``llama_index.core`` without llama_index)."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 def instrument_installed() -> list[str]:
     """Instrument every supported SDK that is installed and not disabled.
 
@@ -45,7 +54,7 @@ def instrument_installed() -> list[str]:
     for entry_name, (sdk_module, target) in KNOWN.items():
         if entry_name in disabled or sdk_module in disabled:
             continue
-        if importlib.util.find_spec(sdk_module) is None:
+        if not _installed(sdk_module):
             continue
         module_name, class_name = target.split(":")
         try:

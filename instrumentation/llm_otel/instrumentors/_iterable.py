@@ -20,8 +20,11 @@ from llm_otel.instrumentors._wrap import Translator
 
 
 def is_iterable_stream(obj: Any) -> bool:
-    """A generator or an SDK stream object; SDK response models (pydantic, dicts) are not."""
-    return hasattr(obj, "__next__") or hasattr(obj, "__anext__") or type(obj).__name__ in _STREAM_CLASSES
+    """A generator or an SDK stream object; SDK response models (pydantic, dicts) are not.
+    The protocol methods are looked up on the type, as iteration does: on a pydantic model instance a
+    missing attribute goes through its ``__getattr__``, which formats an AttributeError each time."""
+    cls = type(obj)
+    return hasattr(cls, "__next__") or hasattr(cls, "__anext__") or cls.__name__ in _STREAM_CLASSES
 
 
 _STREAM_CLASSES = frozenset({"EventStream", "EventStreamAsync"})
@@ -31,9 +34,11 @@ def _not_a_stream(_: Any) -> bool:
     return False
 
 
-def _after(translator: Translator, target: LLMInvocation, own: LLMInvocation | None, result: Any, is_async: bool) -> Any:
+def _after(translator: Translator, complete: Translator, target: LLMInvocation, own: LLMInvocation | None, result: Any,
+           is_async: bool) -> Any:
+    """``complete``: the translator for a complete (non-stream) response, made once per wrapper."""
     if not translator.is_stream(result):
-        return _wrap._after(dataclasses.replace(translator, is_stream=_not_a_stream), target, own, result, is_async)
+        return _wrap._after(complete, target, own, result, is_async)
     try:
         on_item, on_end = translator.observe_stream(target)
         if own is not None:
@@ -54,6 +59,7 @@ def _request(args: tuple[Any, ...], kwargs: dict[str, Any], positional: tuple[st
 def sync_wrapper(translator: Translator, positional: tuple[str, ...] = ()) -> Callable[..., Any]:
     """For a method called without ``await``; its stream may still be an async iterator.
     ``positional``: the names of the parameters the SDK method also accepts positionally."""
+    complete = dataclasses.replace(translator, is_stream=_not_a_stream)
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         target, own = _wrap._prepare(translator, instance, _request(args, kwargs, positional))
@@ -65,13 +71,14 @@ def sync_wrapper(translator: Translator, positional: tuple[str, ...] = ()) -> Ca
             if own is not None:
                 _recorder.finish(own, exc)
             raise
-        return _after(translator, target, own, result, is_async=False)
+        return _after(translator, complete, target, own, result, is_async=False)
 
     return wrapper
 
 
 def async_wrapper(translator: Translator, positional: tuple[str, ...] = ()) -> Callable[..., Any]:
     """For a coroutine method (``await client.aio.models.generate_content_stream(...)``)."""
+    complete = dataclasses.replace(translator, is_stream=_not_a_stream)
 
     async def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         target, own = _wrap._prepare(translator, instance, _request(args, kwargs, positional))
@@ -83,6 +90,6 @@ def async_wrapper(translator: Translator, positional: tuple[str, ...] = ()) -> C
             if own is not None:
                 _recorder.finish(own, exc)
             raise
-        return _after(translator, target, own, result, is_async=True)
+        return _after(translator, complete, target, own, result, is_async=True)
 
     return wrapper

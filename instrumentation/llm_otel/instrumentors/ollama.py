@@ -16,8 +16,8 @@ from llm_otel import _semconv as sc
 from llm_otel._llm import LLMInvocation
 from llm_otel.instrumentors._base import Patch, ProviderInstrumentor
 from llm_otel.instrumentors._iterable import async_wrapper, is_iterable_stream, sync_wrapper
-from llm_otel.instrumentors._sdk import capturing, get, given, plain
-from llm_otel.instrumentors._wrap import StreamObserver, Translator, server_of
+from llm_otel.instrumentors._sdk import capturing, get, given, plain, server
+from llm_otel.instrumentors._wrap import StreamObserver, Translator
 
 _MODULE = "ollama._client"
 _POSITIONAL = {"chat": ("model", "messages"), "generate": ("model", "prompt", "suffix"), "embed": ("model", "input")}
@@ -34,7 +34,7 @@ def _tool_definition(tool: Any) -> Any:
 
 def _build(operation: str) -> Any:
     def build(instance: Any, kwargs: dict[str, Any]) -> LLMInvocation:
-        address, port = server_of(getattr(instance, "_client", None))
+        address, port = server(getattr(instance, "_client", None))  # remembered per base URL
         inv = LLMInvocation(sc.PROVIDER_OLLAMA, given(kwargs.get("model")) or None, operation, address, port)
         if operation == sc.OP_EMBEDDINGS:
             return inv
