@@ -380,11 +380,8 @@ def start_tool(inv: ToolInvocation) -> SpanStart:
 
 
 def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
-    metric_attributes: dict[str, Any] = {
-        sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL,
-        sc.GEN_AI_TOOL_NAME: inv.name,
-        sc.GEN_AI_TOOL_TYPE: inv.type,
-    }
+    # the instrument names the operation: its points carry what the conventions list (as util-genai 1.3b0 does)
+    metric_attributes: dict[str, Any] = {sc.GEN_AI_TOOL_NAME: inv.name, sc.GEN_AI_TOOL_TYPE: inv.type}
     if error_type:
         metric_attributes[sc.ERROR_TYPE] = error_type
     if inv.agent_name:
@@ -395,7 +392,7 @@ def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str
     if settings.capture.on_span:
         limit = settings.content_max_bytes
         if inv.arguments is not None:
-            end[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _encode(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _content._jsonable(inv.arguments), limit, tel)
+            end[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _encode(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _content.tool_arguments(inv.arguments), limit, tel)
         if inv.result is not None:
             end[sc.GEN_AI_TOOL_CALL_RESULT] = _encode(sc.GEN_AI_TOOL_CALL_RESULT, _content._jsonable(inv.result), limit, tel)
     if inv.attributes:
@@ -433,9 +430,7 @@ def _finish_group(
 
 
 def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
-    attributes: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_AGENT, sc.GEN_AI_AGENT_NAME: inv.name}
-    if inv.provider:
-        attributes[sc.GEN_AI_PROVIDER_NAME] = inv.provider
+    attributes: dict[str, Any] = {sc.GEN_AI_AGENT_NAME: inv.name}
     _finish_group(inv, attributes, tel, span, error_type, duration, sc.METRIC_AGENT_DURATION)
     per_agent = {sc.GEN_AI_AGENT_NAME: inv.name}
     tel[sc.METRIC_AGENT_INFERENCE_CALLS].record(inv._inference_calls, per_agent, context=inv._context)
@@ -445,7 +440,7 @@ def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: s
 def finish_workflow(
     inv: WorkflowInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float
 ) -> None:
-    attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_INVOKE_WORKFLOW, sc.GEN_AI_WORKFLOW_NAME: inv.name}
+    attributes: dict[str, Any] = {sc.GEN_AI_WORKFLOW_NAME: inv.name}
     _finish_group(inv, attributes, tel, span, error_type, duration, sc.METRIC_WORKFLOW_DURATION)
 
 
