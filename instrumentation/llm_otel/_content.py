@@ -203,6 +203,11 @@ _FINISH_REASONS = {
     "recitation": sc.FINISH_CONTENT_FILTER, "blocklist": sc.FINISH_CONTENT_FILTER,
     "prohibited_content": sc.FINISH_CONTENT_FILTER, "spii": sc.FINISH_CONTENT_FILTER,
     "error": sc.FINISH_ERROR, "failed": sc.FINISH_ERROR, "malformed_function_call": sc.FINISH_ERROR,
+    # Bedrock (Titan completionReason, Converse stopReason), Cohere, Mistral, Gemini
+    "finish": sc.FINISH_STOP, "content_filtered": sc.FINISH_CONTENT_FILTER,
+    "guardrail_intervened": sc.FINISH_CONTENT_FILTER, "error_toxic": sc.FINISH_CONTENT_FILTER,
+    "error_limit": sc.FINISH_LENGTH, "model_length": sc.FINISH_LENGTH, "image_safety": sc.FINISH_CONTENT_FILTER,
+    "unexpected_tool_call": sc.FINISH_ERROR, "user_cancel": sc.FINISH_ERROR,
 }
 
 

@@ -167,6 +167,8 @@ def _required(where: str, wanted: Mapping[str, Requirement], attrs: Mapping[str,
     for key, requirement in wanted.items():
         if key in attrs or (key in diff.SUPERSEDED and diff.SUPERSEDED[key].ours in attrs):
             continue
+        if key in diff.NOT_REQUIRED:
+            continue
         if requirement.level == REQUIRED:
             out.append(f"{where}: required attribute {key!r} is missing")
         elif requirement.level == CONDITIONALLY_REQUIRED and requirement.condition in _CHECKABLE:
@@ -263,7 +265,8 @@ def check_metric(metric: Any) -> list[str]:
             out.append(f"{where}: bucket boundaries {tuple(point.explicit_bounds)}, advised {buckets}")
         for key, value in attrs.items():
             out += check_attribute(at, key, value, structured_content=False)
-            if key not in definition.attributes and not key.startswith(diff.OWN_PREFIX):
+            added = (name, key) in diff.METRIC_ATTRIBUTES_ADDED
+            if key not in definition.attributes and not key.startswith(diff.OWN_PREFIX) and not added:
                 out.append(f"{at}: attribute {key!r} is not one the conventions list for this metric")
         out += _required(at, definition.attributes, attrs, "error.type" in attrs)
     return sorted(set(out), key=out.index)

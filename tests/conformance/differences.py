@@ -15,9 +15,9 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Difference:
-    kind: str  # "attribute", "metric" or "schema_url"
-    snapshot: str  # the name in the 2026-08 model snapshot
-    ours: str  # the name llm_otel emits (as util-genai 1.3b0 does)
+    kind: str  # "attribute", "metric", "schema_url" (renames), "metric attribute" or "requirement"
+    snapshot: str  # the name in the 2026-08 model snapshot (metric attribute: the metric; requirement: the attribute)
+    ours: str  # what llm_otel emits (metric attribute: the added attribute; requirement: when it is set)
     since: str  # when the newer name appeared in what we follow
     reason: str
 
@@ -35,10 +35,25 @@ DIFFERENCES: tuple[Difference, ...] = (
         "schema_url", "https://opentelemetry.io/schemas/gen-ai-dev/1.42.0-dev", "https://opentelemetry.io/schemas/1.37.0",
         "2026-10", "opentelemetry-util-genai 1.3b0 gives its tracer, meter and logger `Schemas.V1_37_0`",
     ),
+    Difference(
+        "metric attribute", "gen_ai.client.token.usage", "error.type",
+        "2026-10", "opentelemetry-util-genai 1.3b0 records a failed call's token points with `error.type` "
+        "(the snapshot lists it only on `gen_ai.client.operation.duration`)",
+    ),
+    Difference(
+        "requirement", "aws.bedrock.guardrail.id", "when the request names a guardrail",
+        "2026-08", "the snapshot marks it required on every `aws.bedrock` inference span, but a call without a "
+        "guardrail has no id to report",
+    ),
 )
 
-RENAMED_TO: dict[str, Difference] = {d.ours: d for d in DIFFERENCES}
-SUPERSEDED: dict[str, Difference] = {d.snapshot: d for d in DIFFERENCES}
+_RENAMES = ("attribute", "metric", "schema_url")
+RENAMED_TO: dict[str, Difference] = {d.ours: d for d in DIFFERENCES if d.kind in _RENAMES}
+SUPERSEDED: dict[str, Difference] = {d.snapshot: d for d in DIFFERENCES if d.kind in _RENAMES}
+METRIC_ATTRIBUTES_ADDED: frozenset[tuple[str, str]] = frozenset(
+    (d.snapshot, d.ours) for d in DIFFERENCES if d.kind == "metric attribute"
+)
+NOT_REQUIRED: frozenset[str] = frozenset(d.snapshot for d in DIFFERENCES if d.kind == "requirement")
 
 # Types of the attributes the model only references (they live in the general conventions, schema 1.43.0).
 UPSTREAM_TYPES: dict[str, str] = {
@@ -87,8 +102,10 @@ ADVISORY_BUCKETS: dict[str, tuple[float, ...]] = {
 def readme_table() -> str:
     """The README rows for DIFFERENCES (README "Conventions" must contain exactly these lines)."""
     lines = [
-        "| kind | 2026-08 snapshot | llm_otel emits (util-genai 1.3b0) | since | reason |",
+        "| kind | 2026-08 snapshot | llm_otel emits | since | reason |",
         "|---|---|---|---|---|",
     ]
-    lines += [f"| {d.kind} | `{d.snapshot}` | `{d.ours}` | {d.since} | {d.reason} |" for d in DIFFERENCES]
+    for d in DIFFERENCES:
+        ours = d.ours if d.kind == "requirement" else f"`{d.ours}`"
+        lines.append(f"| {d.kind} | `{d.snapshot}` | {ours} | {d.since} | {d.reason} |")
     return "\n".join(lines)
