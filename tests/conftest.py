@@ -16,12 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from llm_otel.testing import TelemetryCapture
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
-from llm_otel.testing import TelemetryCapture
 from tests.conformance import checker
 
 

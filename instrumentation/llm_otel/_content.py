@@ -92,7 +92,8 @@ def _provider_part(kind: str, item: Mapping[str, Any]) -> dict[str, Any] | None:
         return {"type": "blob", "mime_type": f"audio/{audio.get('format', 'wav')}", "modality": "audio",
                 "content": audio.get("data", "")}
     if kind in ("file", "input_file"):  # OpenAI chat {"file": {...}} / Responses input_file
-        spec = item.get("file") if isinstance(item.get("file"), Mapping) else item
+        nested = item.get("file")
+        spec: Mapping[str, Any] = nested if isinstance(nested, Mapping) else item
         if spec.get("file_id"):
             return {"type": "file", "modality": "document", "file_id": str(spec["file_id"])}
         if spec.get("file_data") or spec.get("file_url"):

@@ -9,7 +9,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import llm_otel
+import llm_otel._semconv as sc
 import pytest
+from llm_otel.testing import TelemetryCapture
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
 from opentelemetry.sdk.metrics import MeterProvider
@@ -19,9 +22,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-import llm_otel
-import llm_otel._semconv as sc
-from llm_otel.testing import TelemetryCapture
 from tests.conformance import checker, semconv_model
 from tests.conformance import differences as diff
 

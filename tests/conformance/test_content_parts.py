@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 import llm_otel
 import llm_otel._semconv as sc
+import pytest
 
 
 def _input_parts(otel_capture, content):
