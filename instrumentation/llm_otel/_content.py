@@ -59,7 +59,7 @@ def normalize_part(item: Any) -> dict[str, Any]:
     if kind in _TEXT_KINDS:
         return _text_part(item.get("text", item.get("content", "")))
     if kind == "tool_call":
-        return {**item, "arguments": tool_arguments(item.get("arguments"))}
+        return {**item, "arguments": tool_payload(item.get("arguments"))}
     if kind in _SCHEMA_KINDS:
         return dict(item)
     if kind in _PAYLOAD and _PAYLOAD[kind] in item:
@@ -100,7 +100,7 @@ def _provider_part(kind: str, item: Mapping[str, Any]) -> dict[str, Any] | None:
             return _from_url(str(spec.get("file_data") or spec.get("file_url")), "document")
     if kind == "tool_use":  # Anthropic
         return {"type": "tool_call", "id": item.get("id"), "name": str(item.get("name")),
-                "arguments": tool_arguments(item.get("input"))}
+                "arguments": tool_payload(item.get("input"))}
     if kind == "tool_result":
         return {"type": "tool_call_response", "id": item.get("tool_use_id"), "response": _jsonable(item.get("content"))}
     if kind == "thinking":
@@ -122,8 +122,9 @@ def _modality(mime: Any, default: str = "document") -> str:
     return major if major in ("image", "audio", "video") else default
 
 
-def tool_arguments(value: Any) -> Any:
-    """Tool-call arguments as the schema wants them: a JSON string holding an object is parsed."""
+def tool_payload(value: Any) -> Any:
+    """Tool-call arguments or result as the schemas want them (an object): a JSON string holding an object is
+    parsed; plain text stays text (there is no object to give)."""
     if isinstance(value, str):
         try:
             parsed = json.loads(value)
@@ -166,7 +167,7 @@ def normalize_message(message: Any) -> dict[str, Any]:
         fn = call.get("function", {}) if isinstance(call, Mapping) else {}
         parts.append(
             {"type": "tool_call", "id": call.get("id"), "name": fn.get("name"),
-             "arguments": tool_arguments(fn.get("arguments"))}
+             "arguments": tool_payload(fn.get("arguments"))}
         )
     if role == "tool" or (role == "function"):
         parts = [{"type": "tool_call_response", "id": message.get("tool_call_id"), "response": _content_text(parts)}]

@@ -392,9 +392,9 @@ def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str
     if settings.capture.on_span:
         limit = settings.content_max_bytes
         if inv.arguments is not None:
-            end[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _encode(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _content.tool_arguments(inv.arguments), limit, tel)
+            end[sc.GEN_AI_TOOL_CALL_ARGUMENTS] = _encode(sc.GEN_AI_TOOL_CALL_ARGUMENTS, _content.tool_payload(inv.arguments), limit, tel)
         if inv.result is not None:
-            end[sc.GEN_AI_TOOL_CALL_RESULT] = _encode(sc.GEN_AI_TOOL_CALL_RESULT, _content._jsonable(inv.result), limit, tel)
+            end[sc.GEN_AI_TOOL_CALL_RESULT] = _encode(sc.GEN_AI_TOOL_CALL_RESULT, _content.tool_payload(inv.result), limit, tel)
     if inv.attributes:
         end.update(inv.attributes)
     if end and span.is_recording():

@@ -32,6 +32,7 @@ OPERATION = "gen_ai.operation.name"
 PROVIDER = "gen_ai.provider.name"
 METHOD = "mcp.method.name"
 TOOL_CALL_ARGUMENTS = "gen_ai.tool.call.arguments"
+TOOL_CALL_RESULT = "gen_ai.tool.call.result"
 
 # conditions of "conditionally_required" the checker can read from the data (the rest cannot be checked)
 _CHECKABLE: dict[str, Any] = {
@@ -101,6 +102,19 @@ def check_attribute(where: str, key: str, value: Any, structured_content: bool) 
     return []
 
 
+def _payload_errors(schema: Mapping[str, Any], value: Any) -> list[str]:
+    """Tool-call arguments/result: an object; text that is not a serialized object passes (the registry asks
+    instrumentations to deserialize a serialized string "best effort": plain text has no object to give)."""
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return []
+        if not isinstance(parsed, dict):
+            return []
+    return _schema_errors(schema, value)
+
+
 def _schema_errors(schema: Mapping[str, Any], value: Any) -> list[str]:
     validator = jsonschema.Draft202012Validator(schema)
     return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message[:300]}" for e in validator.iter_errors(value)]
@@ -132,14 +146,14 @@ def _content_rules(key: str, value: Any) -> list[str]:
             if kind not in known:
                 problems.append(f"{i}/parts/{j}: part type {kind!r} is not a schema part type (unknown parts are 'generic')")
             if kind == "tool_call" and part.get("arguments") is not None:
-                problems += [f"{i}/parts/{j}/arguments: {e}" for e in _schema_errors(arguments_schema, part["arguments"])]
+                problems += [f"{i}/parts/{j}/arguments: {e}" for e in _payload_errors(arguments_schema, part["arguments"])]
     return problems
 
 
 def check_content(where: str, key: str, value: Any, structured: bool) -> list[str]:
     """A content attribute: a JSON string on spans, a structured value on events; valid against its schema."""
     if structured:
-        if isinstance(value, str) and key != TOOL_CALL_ARGUMENTS:
+        if isinstance(value, str) and key not in (TOOL_CALL_ARGUMENTS, TOOL_CALL_RESULT):
             return [f"{where}: {key!r} must be a structured value on an event, got a JSON string"]
         data = value
     else:
@@ -149,7 +163,8 @@ def check_content(where: str, key: str, value: Any, structured: bool) -> list[st
             data = json.loads(value)
         except ValueError as exc:
             return [f"{where}: {key!r} is not valid JSON ({exc})"]
-    errors = _schema_errors(model().schema(key) or {}, _plain(data)) + _content_rules(key, data)
+    check = _payload_errors if key in (TOOL_CALL_ARGUMENTS, TOOL_CALL_RESULT) else _schema_errors
+    errors = check(model().schema(key) or {}, _plain(data)) + _content_rules(key, data)
     return [f"{where}: {key!r} violates its schema at {e}" for e in errors]
 
 
@@ -208,10 +223,11 @@ def check_span(span: Any) -> list[str]:
     for key, value in attrs.items():
         out += check_attribute(where, key, value, structured_content=False)
     m = model()
-    if OPERATION in attrs and METHOD not in attrs:
-        candidates = m.spans_for_operation(str(attrs[OPERATION]))
-    else:
-        candidates = [s for s in m.spans.values() if s.type.startswith("mcp.")] if METHOD in attrs else []
+    # an MCP span may carry gen_ai.operation.name = execute_tool, and an execute_tool span an MCP instrumentor
+    # enriched (as the MCP conventions ask) carries mcp.method.name: either span type may apply
+    candidates = m.spans_for_operation(str(attrs[OPERATION])) if OPERATION in attrs else []
+    if METHOD in attrs:
+        candidates += [s for s in m.spans.values() if s.type.startswith("mcp.")]
     if not candidates:
         if OPERATION in attrs or METHOD in attrs:
             out.append(f"{where}: no span type of the conventions covers this operation")

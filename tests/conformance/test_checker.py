@@ -222,3 +222,20 @@ def test_scope_schema_url_is_util_genais():
     assert sc.SCHEMA_URL == Schemas.V1_37_0.value == checker.expected_schema_url()
     assert sc.SCHEMA_URL in (sc.__doc__ or "") or "Schemas.V1_37_0" in (sc.__doc__ or "")
     assert "1.42.0-dev" not in (sc.__doc__ or "").split("SCHEMA_URL")[1]  # the docstring no longer claims it
+
+
+def test_an_execute_tool_span_enriched_by_mcp_is_an_execute_tool_span():
+    attributes = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "calc", sc.MCP_METHOD_NAME: "tools/call"}
+    assert checker.check([span("execute_tool calc", attributes, kind=SpanKind.INTERNAL)]) == []
+    assert checker.check([span("execute_tool calc", attributes, kind=SpanKind.PRODUCER)]) == [
+        "span 'execute_tool calc': kind PRODUCER but the conventions say ['CLIENT', 'INTERNAL', 'SERVER']"
+    ]
+
+
+def test_tool_results_may_be_text_but_not_a_serialized_object():
+    text = {sc.GEN_AI_OPERATION_NAME: sc.OP_EXECUTE_TOOL, sc.GEN_AI_TOOL_NAME: "t", sc.GEN_AI_TOOL_CALL_RESULT: '"sunny"'}
+    assert checker.check([span("execute_tool t", text, kind=SpanKind.INTERNAL)]) == []
+    serialized = {**text, sc.GEN_AI_TOOL_CALL_RESULT: json.dumps('{"t": 21}')}  # an object left as a JSON string
+    assert checker.check([span("execute_tool t", serialized, kind=SpanKind.INTERNAL)]) == [
+        "span 'execute_tool t': 'gen_ai.tool.call.result' violates its schema at (root): '{\"t\": 21}' is not of type 'object'"
+    ]

@@ -75,9 +75,10 @@ def test_tool_call_arguments_are_the_parsed_object_on_messages_and_tool_spans(ot
     assert json.loads(otel_capture.span("execute_tool f").attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"a": [1]}
 
 
-@pytest.mark.conformance_exempt(reason="arguments that are not a JSON object cannot meet the schema; kept as given")
-def test_tool_call_arguments_that_are_not_json_are_kept(otel_capture):
+def test_tool_call_arguments_and_results_that_are_plain_text_stay_text(otel_capture):
     otel_capture.settings(capture="SPAN_ONLY")
     with llm_otel.tool(name="g") as tool:
-        tool.arguments = "not json"  # kept as given: nothing to parse
-    assert json.loads(otel_capture.span("execute_tool g").attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == "not json"
+        tool.arguments, tool.result = "not json", '{"temperature": 21}'  # text stays text; a JSON object is parsed
+    attributes = otel_capture.span("execute_tool g").attributes
+    assert json.loads(attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == "not json"
+    assert json.loads(attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {"temperature": 21}
