@@ -7,7 +7,6 @@ import json
 
 import llm_otel
 import llm_otel._semconv as sc
-import pytest
 
 
 def _input_parts(otel_capture, content):
