@@ -53,7 +53,7 @@ test: venv components lint
 
 # Only the in-process tests (no components needed).
 test-core: venv
-	$(PY) -m pytest -q -p no:cacheprovider -m "not stack" tests/core tests/providers tests/local_llm tests/mcp
+	$(PY) -m pytest -q -p no:cacheprovider -m "not stack" tests/core tests/providers tests/local_llm tests/mcp tests/conformance
 
 # Stack + instrumented service + traffic + report; the stack keeps running until `llm-otel stack down`.
 demo: venv components

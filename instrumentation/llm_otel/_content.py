@@ -29,6 +29,14 @@ def _text_part(text: Any) -> dict[str, Any]:
     return {"type": "text", "content": text if isinstance(text, str) else str(text)}
 
 
+_TEXT_KINDS = frozenset({"text", "input_text", "output_text"})
+# schema part types kept as they are (a blob/uri/file also needs its payload field, checked below)
+_SCHEMA_KINDS = frozenset(
+    {"tool_call_response", "reasoning", "compaction", "server_tool_call", "server_tool_call_response", "generic"}
+)
+_PAYLOAD = {"blob": "content", "uri": "uri", "file": "file_id"}
+
+
 def _parts_from_content(content: Any) -> list[dict[str, Any]]:
     if content is None:
         return []
@@ -36,26 +44,94 @@ def _parts_from_content(content: Any) -> list[dict[str, Any]]:
         return [_text_part(content)]
     if isinstance(content, Mapping):
         content = [content]
-    parts: list[dict[str, Any]] = []
-    if isinstance(content, Iterable):
-        for item in content:
-            if isinstance(item, str):
-                parts.append(_text_part(item))
-            elif isinstance(item, Mapping):
-                kind = item.get("type")
-                if kind in ("text", "input_text", "output_text"):
-                    parts.append(_text_part(item.get("text", item.get("content", ""))))
-                elif kind in ("tool_call", "tool_call_response", "reasoning", "blob", "uri", "file"):
-                    parts.append(dict(item))
-                elif kind in ("image_url", "input_image"):
-                    url = item.get("image_url")
-                    url = url.get("url") if isinstance(url, Mapping) else url
-                    parts.append({"type": "uri", "modality": "image", "uri": str(url)})
-                else:
-                    parts.append({"type": str(kind or "unknown"), "content": _jsonable(item)})
-            else:
-                parts.append(_text_part(item))
-    return parts
+    if not isinstance(content, Iterable):
+        return [_text_part(content)]
+    return [normalize_part(item) for item in content]
+
+
+def normalize_part(item: Any) -> dict[str, Any]:
+    """One content part in the schema's shape: the schema's own part types pass, provider shapes (OpenAI
+    chat/Responses, Anthropic blocks) are converted (images and files become ``blob``, ``uri`` or ``file``),
+    tool-call arguments become the parsed JSON object, anything else is ``{"type": "generic", "content": ...}``."""
+    if not isinstance(item, Mapping):
+        return _text_part(item)
+    kind = item.get("type")
+    if kind in _TEXT_KINDS:
+        return _text_part(item.get("text", item.get("content", "")))
+    if kind == "tool_call":
+        return {**item, "arguments": tool_payload(item.get("arguments"))}
+    if kind in _SCHEMA_KINDS:
+        return dict(item)
+    if kind in _PAYLOAD and _PAYLOAD[kind] in item:
+        part = dict(item)
+        part.setdefault("modality", _modality(part.get("mime_type")))
+        return part
+    converted = _provider_part(str(kind), item)
+    return converted if converted is not None else {"type": "generic", "content": _jsonable(item)}
+
+
+def _provider_part(kind: str, item: Mapping[str, Any]) -> dict[str, Any] | None:
+    if kind in ("image_url", "input_image"):  # OpenAI chat / Responses
+        url = item.get("image_url")
+        url = url.get("url") if isinstance(url, Mapping) else url
+        if url is None and item.get("file_id"):
+            return {"type": "file", "modality": "image", "file_id": str(item["file_id"])}
+        return _from_url(str(url), "image")
+    if kind in ("image", "document") and isinstance(item.get("source"), Mapping):  # Anthropic blocks
+        source = item["source"]
+        mime = source.get("media_type")
+        modality = "image" if kind == "image" else "document"
+        if source.get("type") == "base64":
+            return {"type": "blob", "mime_type": mime, "modality": modality, "content": source.get("data", "")}
+        if source.get("type") == "url":
+            return {"type": "uri", "mime_type": mime, "modality": modality, "uri": str(source.get("url"))}
+        if source.get("type") == "file":
+            return {"type": "file", "mime_type": mime, "modality": modality, "file_id": str(source.get("file_id"))}
+    if kind == "input_audio" and isinstance(item.get("input_audio"), Mapping):  # OpenAI chat
+        audio = item["input_audio"]
+        return {"type": "blob", "mime_type": f"audio/{audio.get('format', 'wav')}", "modality": "audio",
+                "content": audio.get("data", "")}
+    if kind in ("file", "input_file"):  # OpenAI chat {"file": {...}} / Responses input_file
+        nested = item.get("file")
+        spec: Mapping[str, Any] = nested if isinstance(nested, Mapping) else item
+        if spec.get("file_id"):
+            return {"type": "file", "modality": "document", "file_id": str(spec["file_id"])}
+        if spec.get("file_data") or spec.get("file_url"):
+            return _from_url(str(spec.get("file_data") or spec.get("file_url")), "document")
+    if kind == "tool_use":  # Anthropic
+        return {"type": "tool_call", "id": item.get("id"), "name": str(item.get("name")),
+                "arguments": tool_payload(item.get("input"))}
+    if kind == "tool_result":
+        return {"type": "tool_call_response", "id": item.get("tool_use_id"), "response": _jsonable(item.get("content"))}
+    if kind == "thinking":
+        return {"type": "reasoning", "content": item.get("thinking", "")}
+    return None
+
+
+def _from_url(url: str, modality: str) -> dict[str, Any]:
+    """A ``data:`` URL becomes an inline ``blob``, any other URL a ``uri`` part."""
+    if url.startswith("data:") and "," in url:
+        header, data = url[5:].split(",", 1)
+        mime = header.split(";")[0] or None
+        return {"type": "blob", "mime_type": mime, "modality": _modality(mime, modality), "content": data}
+    return {"type": "uri", "modality": modality, "uri": url}
+
+
+def _modality(mime: Any, default: str = "document") -> str:
+    major = str(mime or "").split("/")[0]
+    return major if major in ("image", "audio", "video") else default
+
+
+def tool_payload(value: Any) -> Any:
+    """Tool-call arguments or result as the schemas want them (an object): a JSON string holding an object is
+    parsed; plain text stays text (there is no object to give)."""
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return parsed if isinstance(parsed, dict) else value
+    return _jsonable(value)
 
 
 def _jsonable(value: Any) -> Any:
@@ -81,14 +157,17 @@ def normalize_message(message: Any) -> dict[str, Any]:
         if not isinstance(message, Mapping):
             return {"role": "user", "parts": [_text_part(message)]}
     if "parts" in message:
-        return dict(_jsonable(message))
+        shaped = dict(_jsonable(message))
+        shaped["parts"] = [normalize_part(p) for p in shaped.get("parts") or ()]
+        return shaped
     role = str(message.get("role", "user"))
     parts = _parts_from_content(message.get("content"))
     for call in message.get("tool_calls") or ():
         call = _jsonable(call)
         fn = call.get("function", {}) if isinstance(call, Mapping) else {}
         parts.append(
-            {"type": "tool_call", "id": call.get("id"), "name": fn.get("name"), "arguments": fn.get("arguments")}
+            {"type": "tool_call", "id": call.get("id"), "name": fn.get("name"),
+             "arguments": tool_payload(fn.get("arguments"))}
         )
     if role == "tool" or (role == "function"):
         parts = [{"type": "tool_call_response", "id": message.get("tool_call_id"), "response": _content_text(parts)}]
@@ -126,6 +205,11 @@ _FINISH_REASONS = {
     "recitation": sc.FINISH_CONTENT_FILTER, "blocklist": sc.FINISH_CONTENT_FILTER,
     "prohibited_content": sc.FINISH_CONTENT_FILTER, "spii": sc.FINISH_CONTENT_FILTER,
     "error": sc.FINISH_ERROR, "failed": sc.FINISH_ERROR, "malformed_function_call": sc.FINISH_ERROR,
+    # Bedrock (Titan completionReason, Converse stopReason), Cohere, Mistral, Gemini
+    "finish": sc.FINISH_STOP, "content_filtered": sc.FINISH_CONTENT_FILTER,
+    "guardrail_intervened": sc.FINISH_CONTENT_FILTER, "error_toxic": sc.FINISH_CONTENT_FILTER,
+    "error_limit": sc.FINISH_LENGTH, "model_length": sc.FINISH_LENGTH, "image_safety": sc.FINISH_CONTENT_FILTER,
+    "unexpected_tool_call": sc.FINISH_ERROR, "user_cancel": sc.FINISH_ERROR,
 }
 
 
@@ -188,7 +272,8 @@ def system_instructions(value: Any) -> list[dict[str, Any]]:
         value = [value]
     parts: list[dict[str, Any]] = []
     for item in value or ():
-        parts.extend(_parts_from_content(item if not isinstance(item, Mapping) or "type" in item else item.get("content")))
+        content = item if not isinstance(item, Mapping) or "type" in item else item.get("content")
+        parts.extend(_parts_from_content(content))
     return parts
 
 

@@ -225,3 +225,19 @@ def truthy(value: Any) -> Any:
 def not_one(value: Any) -> Any:
     return None if value == 1 else value
 
+
+
+def as_int(value: Any) -> int | None:
+    """The conventions' ``int`` attributes (Gemini's SDK gives ``top_k`` as a float)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def as_float(value: Any) -> float | None:
+    """The conventions' ``double`` attributes (a user's ``temperature=0`` is an int)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None

@@ -12,6 +12,8 @@ from llm_otel import _recorder
 from llm_otel import _semconv as sc
 from llm_otel._fields import (
     Phase,
+    as_float,
+    as_int,
     attribute_copier,
     clearer,
     fields_of,
@@ -43,12 +45,12 @@ class LLMInvocation(Invocation):
     # -- request: known when the call starts ------------------------------------------------------
     server_address: Annotated[str | None, request(sc.SERVER_ADDRESS, truthy, param=False)]
     server_port: Annotated[int | None, request(sc.SERVER_PORT, truthy, param=False)]
-    temperature: Annotated[float | None, request(sc.GEN_AI_REQUEST_TEMPERATURE)]
+    temperature: Annotated[float | None, request(sc.GEN_AI_REQUEST_TEMPERATURE, as_float)]
     max_tokens: Annotated[int | None, request(sc.GEN_AI_REQUEST_MAX_TOKENS)]
-    top_p: Annotated[float | None, request(sc.GEN_AI_REQUEST_TOP_P)]
-    top_k: Annotated[float | None, request(sc.GEN_AI_REQUEST_TOP_K)]
-    frequency_penalty: Annotated[float | None, request(sc.GEN_AI_REQUEST_FREQUENCY_PENALTY)]
-    presence_penalty: Annotated[float | None, request(sc.GEN_AI_REQUEST_PRESENCE_PENALTY)]
+    top_p: Annotated[float | None, request(sc.GEN_AI_REQUEST_TOP_P, as_float)]
+    top_k: Annotated[float | None, request(sc.GEN_AI_REQUEST_TOP_K, as_int)]
+    frequency_penalty: Annotated[float | None, request(sc.GEN_AI_REQUEST_FREQUENCY_PENALTY, as_float)]
+    presence_penalty: Annotated[float | None, request(sc.GEN_AI_REQUEST_PRESENCE_PENALTY, as_float)]
     stop_sequences: Annotated[Sequence[str] | None, request(sc.GEN_AI_REQUEST_STOP_SEQUENCES, str_list)]
     seed: Annotated[int | None, request(sc.GEN_AI_REQUEST_SEED)]
     choice_count: Annotated[int | None, request(sc.GEN_AI_REQUEST_CHOICE_COUNT, not_one)]

@@ -351,10 +351,10 @@ CONTENT_NOT_ENCODABLE = "[llm_otel: content not encodable]"
 
 
 def _encode(key: str, value: Any, limit: int, tel: Telemetry, jsonable: bool = False) -> str:
-    """Content as redacted JSON within ``limit``; content that cannot be encoded (nested beyond the
+    """Content as redacted JSON within ``limit`` (``jsonable``: a tool payload, made an object where it can be); content that cannot be encoded (nested beyond the
     recursion limit, a failing ``model_dump``) costs that attribute only: a marker, counted."""
     try:
-        text, truncated = _content.encode(_content._jsonable(value) if jsonable else value, limit)
+        text, truncated = _content.encode(_content.tool_payload(value) if jsonable else value, limit)
     except Exception:
         _limits.rejected(key, sc.REJECTED_TYPE)
         return CONTENT_NOT_ENCODABLE
@@ -465,7 +465,7 @@ def start_tool(inv: ToolInvocation) -> SpanStart:
 
 
 def finish_tool(inv: ToolInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
-    metric_attributes = tel.tool((sc.OP_EXECUTE_TOOL, inv.name, inv.type, error_type, inv.agent_name))
+    metric_attributes = tel.tool((inv.name, inv.type, error_type, inv.agent_name))
     tel[sc.METRIC_TOOL_DURATION].record(duration, metric_attributes, context=inv._context)
     end: dict[str, Any] = {}
     settings = _settings.get()
@@ -511,7 +511,7 @@ def _finish_group(
 
 
 def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float) -> None:
-    attributes = tel.agent((sc.OP_INVOKE_AGENT, inv.name, inv.provider, error_type))
+    attributes = tel.agent((inv.name, error_type))
     _finish_group(inv, attributes, tel, span, duration, sc.METRIC_AGENT_DURATION)
     per_agent = tel.agent_calls((inv.name,))
     tel[sc.METRIC_AGENT_INFERENCE_CALLS].record(inv._inference_calls, per_agent, context=inv._context)
@@ -521,7 +521,7 @@ def finish_agent(inv: AgentInvocation, tel: Telemetry, span: Span, error_type: s
 def finish_workflow(
     inv: WorkflowInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float
 ) -> None:
-    attributes = tel.workflow((sc.OP_INVOKE_WORKFLOW, inv.name, error_type))
+    attributes = tel.workflow((inv.name, error_type))
     _finish_group(inv, attributes, tel, span, duration, sc.METRIC_WORKFLOW_DURATION)
 
 

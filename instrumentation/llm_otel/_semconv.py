@@ -1,10 +1,13 @@
 """Every telemetry name llm_otel reads or writes, and every metric's declaration, in one place.
 
-The GenAI conventions are pinned to the set today's official Python packages emit
-(``gen-ai-dev/1.42.0-dev``, see README "Conventions"). Upstream still marks them
-"Development" and has renamed several names in 2026, so nothing else in the package
-spells a ``gen_ai.*`` string: change a name here and every span, metric, rule and
-test follows.
+The names follow the GenAI conventions model of 2026-08 (``gen-ai-dev/1.42.0-dev``, a copy
+in ``tests/conformance/model``) where ``opentelemetry-util-genai`` 1.3b0 (2026-10) agrees, and
+util-genai 1.3b0 where it is newer (README "Conventions" lists each dated difference).
+``SCHEMA_URL`` is the one util-genai 1.3b0 gives its tracer, meter and logger
+(``Schemas.V1_37_0``), so telemetry from both declares the same schema; the GenAI names
+themselves are newer than that schema (upstream still marks them "Development" and renamed
+several in 2026). So nothing else in the package spells a ``gen_ai.*`` string: change a name here and every
+span, metric, rule and test follows.
 
 Names under ``llm_otel.*`` are ours, for what the conventions do not cover (cost,
 quality, pipeline health); they never reuse the ``gen_ai.`` namespace.
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from typing import Final
 
-SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"
+SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.37.0"  # = util-genai 1.3b0's Schemas.V1_37_0
 
 # -- operations (gen_ai.operation.name values) --------------------------------------
 OP_CHAT: Final = "chat"
@@ -187,11 +190,10 @@ INFERENCE_METRIC_ATTRIBUTES: Final = frozenset(
 RETRIEVAL_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, ERROR_TYPE})
 # retrieval durations share the operation-duration instrument (gen_ai.operation.name = retrieval)
 OPERATION_METRIC_ATTRIBUTES: Final = INFERENCE_METRIC_ATTRIBUTES | RETRIEVAL_METRIC_ATTRIBUTES
-TOOL_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_TOOL_NAME, GEN_AI_TOOL_TYPE, ERROR_TYPE})
-AGENT_METRIC_ATTRIBUTES: Final = frozenset(
-    {GEN_AI_OPERATION_NAME, GEN_AI_AGENT_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, ERROR_TYPE}
-)
-WORKFLOW_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_OPERATION_NAME, GEN_AI_WORKFLOW_NAME, ERROR_TYPE})
+# (tool, agent and workflow instruments name their operation: no gen_ai.operation.name, as in the model)
+TOOL_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_TOOL_NAME, GEN_AI_TOOL_TYPE, ERROR_TYPE})
+AGENT_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_AGENT_NAME, GEN_AI_REQUEST_MODEL, ERROR_TYPE})
+WORKFLOW_METRIC_ATTRIBUTES: Final = frozenset({GEN_AI_WORKFLOW_NAME, ERROR_TYPE})
 EVALUATION_METRIC_ATTRIBUTES: Final = frozenset(
     {GEN_AI_OPERATION_NAME, GEN_AI_PROVIDER_NAME, GEN_AI_REQUEST_MODEL, GEN_AI_EVALUATION_NAME,
      GEN_AI_EVALUATION_SCORE_LABEL}

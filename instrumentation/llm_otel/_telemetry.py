@@ -52,12 +52,11 @@ class Telemetry(dict[str, Any]):
         # the bounded metric attribute sets, one family per kind of operation (values in this order)
         self.inference = guard.family(INFERENCE_KEYS)
         self.retrieval = guard.family((sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.ERROR_TYPE))
-        self.tool = guard.family(
-            (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME, sc.GEN_AI_TOOL_TYPE, sc.ERROR_TYPE, sc.GEN_AI_AGENT_NAME)
-        )
-        self.agent = guard.family((sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_AGENT_NAME, sc.GEN_AI_PROVIDER_NAME, sc.ERROR_TYPE))
+        # tool, agent and workflow points: the instrument names the operation (the conventions, util-genai 1.3b0)
+        self.tool = guard.family((sc.GEN_AI_TOOL_NAME, sc.GEN_AI_TOOL_TYPE, sc.ERROR_TYPE, sc.GEN_AI_AGENT_NAME))
+        self.agent = guard.family((sc.GEN_AI_AGENT_NAME, sc.ERROR_TYPE))
         self.agent_calls = guard.family((sc.GEN_AI_AGENT_NAME,))
-        self.workflow = guard.family((sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_WORKFLOW_NAME, sc.ERROR_TYPE))
+        self.workflow = guard.family((sc.GEN_AI_WORKFLOW_NAME, sc.ERROR_TYPE))
         self.evaluation = guard.family(
             (sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_PROVIDER_NAME, sc.GEN_AI_REQUEST_MODEL, sc.GEN_AI_EVALUATION_NAME,
              sc.GEN_AI_EVALUATION_SCORE_LABEL)

@@ -57,7 +57,7 @@ def test_tool_calls_in_content_sync_and_streamed(instrumented, cohere_client):
     events = list(cohere_client.chat_stream(model=MODEL, messages=messages[:1], tools=[WEATHER]))
     first_span, second_span, streamed = instrumented.spans_by_operation(sc.OP_CHAT)
     assert first_span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("TOOL_CALL",)
-    tool_part = {"type": "tool_call", "id": call.id, "name": "get_weather", "arguments": call.function.arguments}
+    tool_part = {"type": "tool_call", "id": call.id, "name": "get_weather", "arguments": json.loads(call.function.arguments)}
     assert json.loads(first_span.attributes[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] == [tool_part]
     assert json.loads(second_span.attributes[sc.GEN_AI_INPUT_MESSAGES])[-1] == {
         "role": "tool", "parts": [{"type": "tool_call_response", "id": call.id, "response": "21C"}]}

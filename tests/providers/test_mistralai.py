@@ -74,7 +74,7 @@ def test_tool_calls_in_content(instrumented, mistral_client):
             pass
     first_span, second_span, streamed = instrumented.spans_by_operation(sc.OP_CHAT)
     assert first_span.attributes[sc.GEN_AI_RESPONSE_FINISH_REASONS] == ("tool_calls",)
-    tool_part = {"type": "tool_call", "id": call.id, "name": "get_weather", "arguments": call.function.arguments}
+    tool_part = {"type": "tool_call", "id": call.id, "name": "get_weather", "arguments": json.loads(call.function.arguments)}
     assert json.loads(first_span.attributes[sc.GEN_AI_OUTPUT_MESSAGES])[0]["parts"] == [tool_part]
     inputs = json.loads(second_span.attributes[sc.GEN_AI_INPUT_MESSAGES])
     assert inputs[-1]["role"] == "tool" and inputs[-1]["parts"][0]["id"] == call.id
