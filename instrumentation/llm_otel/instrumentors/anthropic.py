@@ -3,13 +3,21 @@
 
 Only translation lives here; the telemetry comes from ``llm_otel._recorder``. Per the
 conventions, ``gen_ai.usage.input_tokens`` is input + cache read + cache creation tokens.
+
+anthropic >= 2.x emits its own CLIENT span per API call once a tracer provider is set. While this
+instrumentor is on, our span replaces it (one span per call, never two): clients get no SDK tracer
+(``anthropic._base_client.get_tracer`` answers ``None``). Uninstrument, or disable this instrumentor
+(``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS=anthropic``), to keep the SDK's own spans instead.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from collections.abc import Collection
 from typing import Any
+
+from wrapt import wrap_function_wrapper
 
 from llm_otel import _semconv as sc
 from llm_otel._llm import LLMInvocation
@@ -205,6 +213,32 @@ class AnthropicInstrumentor(ProviderInstrumentor):
                 (module, "AsyncMessages.stream", helper),
             ]
         return available(patches)
+
+    def _wrap(self) -> None:
+        super()._wrap()
+        module = _sdk_tracing_module()
+        if module is not None and not hasattr(module.get_tracer, "__wrapped__"):
+            wrap_function_wrapper(module, "get_tracer", _no_sdk_tracer)
+
+    def _uninstrument(self, **kwargs: Any) -> None:
+        super()._uninstrument(**kwargs)
+        module = _sdk_tracing_module()
+        if module is not None and hasattr(module.get_tracer, "__wrapped__"):
+            module.get_tracer = module.get_tracer.__wrapped__
+
+
+def _sdk_tracing_module() -> Any:
+    """The SDK module whose ``get_tracer`` gives each client its tracer (anthropic >= 2.x), or None."""
+    try:
+        module = importlib.import_module("anthropic._base_client")
+    except ImportError:
+        return None
+    return module if callable(getattr(module, "get_tracer", None)) else None
+
+
+def _no_sdk_tracer(wrapped: Any, instance: Any, args: Any, kwargs: Any) -> None:
+    """Our span replaces the SDK's own call span: the client gets no tracer (the SDK then calls nothing of OTel)."""
+    return None
 
 
 def _raw_stream_of(message_stream: Any) -> Any:
