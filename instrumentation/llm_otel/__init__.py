@@ -11,8 +11,8 @@
 Spans and metrics follow the pinned GenAI semantic conventions (``llm_otel._semconv``).
 """
 
-from llm_otel._agent import AgentInvocation, WorkflowInvocation
-from llm_otel._api import agent, llm_call, retrieval, tool, workflow
+from llm_otel._agent import AgentInvocation, CreateAgentInvocation, WorkflowInvocation
+from llm_otel._api import agent, create_agent, llm_call, retrieval, tool, workflow
 from llm_otel._configure import Configuration, ConfigurationError, configure
 from llm_otel._context import bind_context, start_thread
 from llm_otel._evaluation import EvaluationResult, flush_evaluations, record_feedback, register_evaluator
@@ -27,6 +27,7 @@ __all__ = [
     "AgentInvocation",
     "Configuration",
     "ConfigurationError",
+    "CreateAgentInvocation",
     "EvaluationResult",
     "Invocation",
     "LLMInvocation",
@@ -39,6 +40,7 @@ __all__ = [
     "bind_context",
     "clear_redaction_patterns",
     "configure",
+    "create_agent",
     "current_invocation",
     "flush_evaluations",
     "llm_call",

@@ -39,6 +39,34 @@ class AgentInvocation(Invocation):
         self._tool_calls = 0
 
 
+class CreateAgentInvocation(Invocation):
+    """Creating an agent on a remote agent service (``create_agent {name}``, a CLIENT span): e.g. Bedrock
+    Agents or an Azure AI Foundry agent. Its duration is a ``gen_ai.client.operation.duration`` point."""
+
+    __slots__ = ("name", "provider", "model", "id", "description", "version")
+    _request_fields = __slots__
+    _span_start = _recorder.start_create_agent
+    _span_end = _recorder.finish_create_agent
+
+    def __init__(
+        self,
+        name: str,
+        provider: str,
+        model: str | None = None,
+        *,
+        id: str | None = None,
+        description: str | None = None,
+        version: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.name = name
+        self.provider = provider
+        self.model = model
+        self.id = id  # set it once the service answers with the new agent's id
+        self.description = description
+        self.version = version
+
+
 class WorkflowInvocation(Invocation):
     """One workflow run (``invoke_workflow {name}``), e.g. a RAG pipeline."""
 

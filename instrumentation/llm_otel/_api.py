@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from llm_otel import _semconv as sc
-from llm_otel._agent import AgentInvocation, WorkflowInvocation
+from llm_otel._agent import AgentInvocation, CreateAgentInvocation, WorkflowInvocation
 from llm_otel._llm import REQUEST_PARAMS, LLMInvocation
 from llm_otel._retrieval import RetrievalInvocation
 from llm_otel._safety import unknown_fields
@@ -79,6 +79,24 @@ def agent(
 
 
 _AGENT_OPTIONS = frozenset({"version", "provider", "conversation_id"})
+
+
+def create_agent(
+    name: str,
+    provider: str,
+    model: str | None = None,
+    **options: Any,
+) -> CreateAgentInvocation:
+    """Creating an agent on a remote agent service: CLIENT span ``create_agent {name}``; options: id (or set
+    ``.id`` once the service answers), description, version."""
+    unknown = {k: v for k, v in options.items() if k not in _CREATE_AGENT_OPTIONS}
+    if unknown:
+        unknown_fields("create_agent", unknown)
+        options = {k: v for k, v in options.items() if k in _CREATE_AGENT_OPTIONS}
+    return CreateAgentInvocation(name, provider, model, **options)
+
+
+_CREATE_AGENT_OPTIONS = frozenset({"id", "description", "version"})
 
 
 def workflow(name: str, *, conversation_id: str | None = None, **unknown: Any) -> WorkflowInvocation:

@@ -28,7 +28,7 @@ from llm_otel._redaction import redact
 from llm_otel._safety import report, unknown_fields
 
 if TYPE_CHECKING:  # the invocation modules import this one: types only, no import cycle
-    from llm_otel._agent import AgentInvocation, WorkflowInvocation
+    from llm_otel._agent import AgentInvocation, CreateAgentInvocation, WorkflowInvocation
     from llm_otel._db import DbInvocation
     from llm_otel._invocation import Invocation
     from llm_otel._llm import LLMInvocation
@@ -498,6 +498,34 @@ def start_agent(inv: AgentInvocation) -> SpanStart:
     )
     attributes.update({key: _text(value) for value, key in optional if value})
     return f"{sc.OP_INVOKE_AGENT} {name}", _INTERNAL, attributes
+
+
+def start_create_agent(inv: CreateAgentInvocation) -> SpanStart:
+    name = inv.name = _name(inv.name)
+    provider = inv.provider = _name(inv.provider) if inv.provider else sc.LABEL_OTHER
+    attributes: dict[str, Any] = {
+        sc.GEN_AI_OPERATION_NAME: sc.OP_CREATE_AGENT, sc.GEN_AI_PROVIDER_NAME: provider, sc.GEN_AI_AGENT_NAME: name,
+    }
+    optional = (
+        (inv.model, sc.GEN_AI_REQUEST_MODEL),
+        (inv.description, sc.GEN_AI_AGENT_DESCRIPTION),
+        (inv.version, sc.GEN_AI_AGENT_VERSION),
+    )
+    attributes.update({key: _text(value) for value, key in optional if value})
+    return f"{sc.OP_CREATE_AGENT} {name}", _CLIENT, attributes
+
+
+def finish_create_agent(
+    inv: CreateAgentInvocation, tel: Telemetry, span: Span, error_type: str | None, duration: float
+) -> None:
+    model = _name(inv.model) if inv.model else None
+    attributes = tel.inference((sc.OP_CREATE_AGENT, inv.provider, model, None, None, None, error_type))
+    tel[sc.METRIC_OPERATION_DURATION].record(duration, attributes, context=inv._context)
+    if span.is_recording():
+        if inv.id:
+            span.set_attribute(sc.GEN_AI_AGENT_ID, _text(inv.id))
+        if inv.attributes:
+            span.set_attributes(_limits.clean_attributes(inv.attributes))
 
 
 def _finish_group(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import llm_otel
 from llm_otel import _semconv as sc
+from opentelemetry.trace import SpanKind
 
 
 def test_tool_agent_and_workflow_durations_use_the_conventions_instruments(otel_capture):
@@ -124,3 +125,19 @@ def test_output_messages_carry_the_conventions_finish_reason(otel_capture):
             c.finish_reasons = [raw] if raw else None
         out = json.loads(otel_capture.span(f"chat m-{raw}").attributes[sc.GEN_AI_OUTPUT_MESSAGES])
         assert out[0]["finish_reason"] == expected, raw
+
+
+def test_create_agent_is_a_client_span_with_an_operation_duration_point(otel_capture):
+    with llm_otel.create_agent("support-bot", "aws.bedrock", "anthropic.claude-haiku", description="answers") as inv:
+        inv.id = "AGENT123"  # the id the service gave the new agent
+    span = otel_capture.span("create_agent support-bot")
+    assert span.kind is SpanKind.CLIENT
+    attributes = dict(span.attributes or {})
+    assert attributes[sc.GEN_AI_OPERATION_NAME] == sc.OP_CREATE_AGENT == "create_agent"
+    assert attributes[sc.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
+    assert attributes[sc.GEN_AI_AGENT_ID] == "AGENT123"
+    assert attributes[sc.GEN_AI_REQUEST_MODEL] == "anthropic.claude-haiku"
+    point = otel_capture.metric_point(sc.METRIC_OPERATION_DURATION, {sc.GEN_AI_OPERATION_NAME: "create_agent"})
+    assert point.attributes[sc.GEN_AI_PROVIDER_NAME] == "aws.bedrock"
+    assert sc.GEN_AI_AGENT_ID not in point.attributes  # ids never reach a metric label
+    assert "gen_ai.invoke_agent.duration" not in otel_capture.metric_names()
