@@ -26,7 +26,7 @@ import jsonschema
 
 from tests.conformance import differences as diff
 from tests.conformance import semconv_model
-from tests.conformance.semconv_model import CONDITIONALLY_REQUIRED, REQUIRED, Model, Requirement
+from tests.conformance.semconv_model import CONDITIONALLY_REQUIRED, REQUIRED, MetricDef, Model, Requirement
 
 OPERATION = "gen_ai.operation.name"
 PROVIDER = "gen_ai.provider.name"
@@ -264,6 +264,9 @@ def check_metric(metric: Any) -> list[str]:
         d = diff.SUPERSEDED[name]
         return [f"{where}: the 2026-08 snapshot name; emit {d.ours!r} (difference of {d.since})"]
     definition = m.metrics.get(diff.RENAMED_TO[name].snapshot if name in diff.RENAMED_TO else name)
+    if definition is None and name in diff.OTHER_METRICS:
+        instrument, unit, attributes = diff.OTHER_METRICS[name]
+        definition = MetricDef(name, instrument, unit, {k: Requirement(v) for k, v in attributes.items()})
     if definition is None:
         if name.startswith(diff.OWN_PREFIX):
             return []

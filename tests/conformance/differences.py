@@ -70,6 +70,15 @@ OTHER_ATTRIBUTES: dict[str, str] = {
     "db.system.name": "string", "db.collection.name": "string", "db.operation.name": "string",
     "db.response.returned_rows": "int",
 }
+# Metrics of other conventions that we emit on purpose: name -> (instrument, unit, {attribute: requirement}).
+OTHER_METRICS: dict[str, tuple[str, str, dict[str, str]]] = {
+    # database conventions (stable): vector-store writes (issue 12)
+    "db.client.operation.duration": ("histogram", "s", {
+        "db.system.name": "required", "db.collection.name": "conditionally_required",
+        "db.operation.name": "conditionally_required", "error.type": "conditionally_required",
+        "server.address": "recommended", "server.port": "conditionally_required",
+    }),
+}
 OWN_PREFIX = "llm_otel."  # our own namespace: cost, stream health, pipeline health
 
 # Open enums: values the model does not list that we emit on purpose (the conventions allow custom values
@@ -96,6 +105,8 @@ ADVISORY_BUCKETS: dict[str, tuple[float, ...]] = {
     ),
     "gen_ai.invoke_agent.duration": (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6),
     "gen_ai.invoke_workflow.duration": (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200),
+    # the database conventions' advisory boundaries
+    "db.client.operation.duration": (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10),
 }
 
 
