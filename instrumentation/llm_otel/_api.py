@@ -71,14 +71,18 @@ def agent(
     **options: Any,
 ) -> AgentInvocation:
     """An agent run: span ``invoke_agent {name}``; options: version, provider, conversation_id."""
-    unknown = {k: v for k, v in options.items() if k not in _AGENT_OPTIONS}
-    if unknown:
-        unknown_fields("agent", unknown)
-        options = {k: v for k, v in options.items() if k in _AGENT_OPTIONS}
-    return AgentInvocation(name, id, description, **options)
+    return AgentInvocation(name, id, description, **_known("agent", options, _AGENT_OPTIONS))
 
 
 _AGENT_OPTIONS = frozenset({"version", "provider", "conversation_id"})
+
+
+def _known(factory: str, options: dict[str, Any], allowed: frozenset[str]) -> dict[str, Any]:
+    """The options a factory knows; the others are reported (logged once, counted), never raised."""
+    if options.keys() <= allowed:
+        return options
+    unknown_fields(factory, {k: v for k, v in options.items() if k not in allowed})
+    return {k: v for k, v in options.items() if k in allowed}
 
 
 def create_agent(
@@ -89,11 +93,7 @@ def create_agent(
 ) -> CreateAgentInvocation:
     """Creating an agent on a remote agent service: CLIENT span ``create_agent {name}``; options: id (or set
     ``.id`` once the service answers), description, version."""
-    unknown = {k: v for k, v in options.items() if k not in _CREATE_AGENT_OPTIONS}
-    if unknown:
-        unknown_fields("create_agent", unknown)
-        options = {k: v for k, v in options.items() if k in _CREATE_AGENT_OPTIONS}
-    return CreateAgentInvocation(name, provider, model, **options)
+    return CreateAgentInvocation(name, provider, model, **_known("create_agent", options, _CREATE_AGENT_OPTIONS))
 
 
 _CREATE_AGENT_OPTIONS = frozenset({"id", "description", "version"})
