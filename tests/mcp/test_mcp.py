@@ -54,9 +54,9 @@ def _run_http(sink, endpoint: str, *, via_instrument: bool) -> str:
 
 def _check_trace(sink, transport: str, content: bool = False) -> None:
     """One trace from the client's turn through the server's handler down to the tool's own work."""
-    _wait_for_spans(sink, {CLIENT: {"execute_tool lookup"}, SERVER: {"tools/call lookup", "retrieval numbers"}})
+    _wait_for_spans(sink, {CLIENT: {"tools/call lookup"}, SERVER: {"tools/call lookup", "retrieval numbers"}})
     turn = sink.span("agent turn", CLIENT)
-    call = sink.span("execute_tool lookup", CLIENT)
+    call = sink.span("tools/call lookup", CLIENT)
     handled = sink.span("tools/call lookup", SERVER)
     retrieval = sink.span("retrieval numbers", SERVER)
     assert turn["trace_id"] == call["trace_id"] == handled["trace_id"] == retrieval["trace_id"]
@@ -92,7 +92,7 @@ def _check_trace(sink, transport: str, content: bool = False) -> None:
         assert sink.span(name, SERVER)["parent_id"] == client_span["span_id"]
     assert sink.span("resources/read", CLIENT)["attributes"][sc.MCP_RESOURCE_URI] == "demo://greeting"
 
-    failed = sink.span("execute_tool divide", CLIENT)
+    failed = sink.span("tools/call divide", CLIENT)
     assert failed["attributes"][sc.ERROR_TYPE] == sc.ERROR_TYPE_TOOL_ERROR
     assert failed["status"].get("code") == "STATUS_CODE_ERROR"
     assert sink.span("tools/call divide", SERVER)["attributes"][sc.ERROR_TYPE] == sc.ERROR_TYPE_TOOL_ERROR
@@ -141,7 +141,7 @@ def test_opentelemetry_instrument_with_content_capture(receiver):
     out = _run_stdio(sink, endpoint, via_instrument=True, content=True)
     assert "ADD 5" in out
     _check_trace(sink, sc.TRANSPORT_PIPE, content=True)
-    for span in (sink.span("execute_tool add", CLIENT), sink.span("tools/call add", SERVER)):
+    for span in (sink.span("tools/call add", CLIENT), sink.span("tools/call add", SERVER)):
         assert json.loads(span["attributes"][sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"a": 2, "b": 3}
         result = json.loads(span["attributes"][sc.GEN_AI_TOOL_CALL_RESULT])
         assert result["content"][0]["text"] == "5"

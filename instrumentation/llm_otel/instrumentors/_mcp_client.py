@@ -1,8 +1,9 @@
 """MCP client side: ``ClientSession`` calls as spans, one span per request whichever ``mcp`` major.
 
-- ``call_tool`` is an ``execute_tool`` ``ToolInvocation`` (span kind CLIENT) enriched with the MCP
-  attributes; when an ``execute_tool`` span of the same tool is already open (the app's, or a
-  framework's tool run that calls MCP), that span gets the MCP attributes instead: never two;
+- ``call_tool`` is an ``execute_tool`` ``ToolInvocation`` with the MCP attributes: the MCP conventions'
+  client span (kind CLIENT, named ``tools/call {tool}``); when an ``execute_tool`` span of the same tool
+  is already open (the app's, or a framework's tool run that calls MCP), that span gets the MCP
+  attributes instead, as those conventions ask: never two;
   ``initialize``, ``list_tools``, ``read_resource``, ``get_prompt`` are MCP CLIENT spans.
 - mcp 2.x opens its own ``MCP send {method}`` span in its dispatcher and injects the current
   context into ``params._meta``: while one of our operations is open, that span is not opened; the
@@ -90,6 +91,8 @@ async def call_tool(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: 
     # An execute_tool span already open for this tool (the app's or a framework's, e.g. with the
     # model's tool call id) gets the MCP attributes: one span and one tool-duration point per call.
     with contextlib.nullcontext() if outer is not None else inv:
+        if outer is None:
+            _mcp_client_span_name(inv, str(name))
         try:
             with _sending(op):
                 result = await wrapped(*args, **kwargs)
@@ -100,6 +103,14 @@ async def call_tool(wrapped: Any, instance: Any, args: tuple[Any, ...], kwargs: 
             raise
         finally:
             op.close()
+
+
+def _mcp_client_span_name(inv: ToolInvocation, name: str) -> None:
+    """The span we open ourselves is the MCP client span: ``{mcp.method.name} {gen_ai.tool.name}``."""
+    try:
+        inv.span.update_name(f"{sc.MCP_TOOLS_CALL} {name}")
+    except Exception as exc:  # naming must never cost the call
+        _safety.report("mcp span name", exc)
 
 
 def _open_tool(name: str) -> ToolInvocation | None:

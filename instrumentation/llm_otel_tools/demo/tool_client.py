@@ -16,7 +16,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import llm_otel
-from opentelemetry.trace import SpanKind
 
 from llm_otel_tools.demo.tool_server import SERVICE_NAME as TOOLS_SERVICE_NAME
 
@@ -79,9 +78,9 @@ class ToolServer:
         it); llm_otel's MCP instrumentation adds the MCP attributes to that span (no second one).
         """
         session = await self._ensure()
-        tool = llm_otel.tool(name=name, call_id=call_id, type="extension")
-        tool.kind = SpanKind.CLIENT  # the tool runs in the MCP server process
-        with tool:
+        # the app's execute_tool span (INTERNAL, per the GenAI conventions); the MCP instrumentation adds
+        # the MCP attributes to it instead of opening its own tools/call client span
+        with llm_otel.tool(name=name, call_id=call_id, type="extension"):
             result = await session.call_tool(name, arguments)
         text = " ".join(getattr(block, "text", "") for block in result.content)
         return text, not result.is_error
