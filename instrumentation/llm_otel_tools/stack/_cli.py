@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--webhook-url", help="Alertmanager default webhook URL (else $LLM_OTEL_ALERT_WEBHOOK_URL)")
     parser.add_argument("--gateways", type=int, default=0, metavar="N",
                         help="also run the two-tier pipeline: N gateway Collectors (tail sampling) behind the agents")
+    parser.add_argument("--kafka", action="store_true",
+                        help="with --gateways: a local Kafka broker between the tiers (one partition per gateway)")
     parser.add_argument("--agents", type=int, default=2, metavar="M", help="agent Collectors with --gateways (default 2)")
     parser.add_argument("--install-missing", action="store_true", help="apt-get install prometheus/alertmanager if missing")
     return parser
@@ -79,7 +81,7 @@ def _up_two_tier(stack: Stack, args: argparse.Namespace, ports: dict[str, int]) 
 
     tiers = TwoTier(stack)
     tiers.up(args.gateways, args.agents, ports=ports, free_ports=args.free_ports, fast=args.fast,
-             webhook_url=args.webhook_url, badger=args.badger, install_missing=args.install_missing)
+             webhook_url=args.webhook_url, badger=args.badger, install_missing=args.install_missing, kafka=args.kafka)
     code = _print_status(stack, args.json)
     if args.json:
         print(json.dumps({"tiers": tiers.describe()}, indent=2))

@@ -20,7 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -530,7 +530,8 @@ class Stack:
         """Record a stack run by someone else (docker compose) so apps can run next to it."""
         self._write_state({"ports": dict(ports), "fast": False, "external": True, "commands": {}, "health": {}, "pids": {}, "apps": {}})
 
-    def run_app(self, name: str, cmd: list[str], env: Mapping[str, str], health_url: str, *, timeout: float = 60.0) -> int:
+    def run_app(self, name: str, cmd: list[str], env: Mapping[str, str], health_url: str, *, timeout: float = 60.0,
+                ready: Callable[[], bool] | None = None) -> int:
         """Start an app process next to the stack (the demo service, the local LLM); ``down`` stops it too.
 
         The process gets its own session (it outlives the CLI), logs to ``logs/<name>.log`` and
@@ -557,7 +558,7 @@ class Stack:
         self._write_state(state)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if _http_ok(health_url):
+            if ready() if ready is not None else _http_ok(health_url):
                 return proc.pid
             if proc.poll() is not None:
                 raise StackError(f"{name} exited during start-up; last log lines ({log}):\n{_tail(log)}")

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import socket
+import subprocess
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from llm_otel_tools.stack._stack import Stack, StackError, _free_port
+from llm_otel_tools.stack._stack import Stack, StackError, _cmdline, _free_port
 
 __all__ = ["Tier", "TwoTier"]
 
@@ -69,6 +72,7 @@ class TwoTier:
         gomaxprocs: int | None = None,
         env: Mapping[str, str] | None = None,
         timeout: float = 90.0,
+        kafka: bool = False,
         **stack_args: Any,
     ) -> list[Tier]:
         """Start the stack (if needed), then ``gateways`` gateways and ``agents`` agents; wait until healthy.
@@ -101,9 +105,18 @@ class TwoTier:
             events = self.stack.state_dir / f"agent-{i}" / "events.jsonl"
             tiers.append(Tier(f"agent-{i}", "agent", p, {
                 **extra, **_port_env(p), "LLM_OTEL_GATEWAY_ENDPOINTS": f"[{hostnames}]", "LLM_OTEL_EVENTS_FILE": str(events)}))
+        if kafka:
+            broker = Tier("kafka", "kafka", {"broker": _free_port(taken)}, {})
+            taken.add(broker.ports["broker"])
+            broker = Tier("kafka", "kafka", {**broker.ports, "controller": _free_port(taken)}, {})
+            brokers = {"LLM_OTEL_KAFKA_BROKERS": f"127.0.0.1:{broker.ports['broker']}"}
+            tiers = [broker] + [dataclasses.replace(t, env={**t.env, **brokers}) for t in tiers]
         for tier in tiers:
             (self.stack.state_dir / tier.name).mkdir(parents=True, exist_ok=True)
         self.file.write_text(json.dumps([dataclasses.asdict(t) for t in tiers], indent=2))
+        if kafka:
+            self._start_kafka(tiers[0], partitions=gateways, timeout=timeout)
+            tiers = tiers[1:]
         for tier in tiers:
             self._start(tier, timeout)
         self._scrape(tiers)
@@ -114,6 +127,9 @@ class TwoTier:
             return [Tier(**row) for row in json.loads(self.file.read_text())]
         except (OSError, ValueError):
             return []
+
+    def kafka(self) -> Tier | None:
+        return next((t for t in self.tiers() if t.role == "kafka"), None)
 
     def agents(self) -> list[Tier]:
         return [t for t in self.tiers() if t.role == "agent"]
@@ -140,7 +156,7 @@ class TwoTier:
 
     def down(self) -> list[str]:
         """Stop the agents and gateways only (``Stack.down`` stops them together with the rest)."""
-        stopped = [t.name for t in self.tiers() if self.stack.stop(t.name)]
+        stopped = [t.name for t in reversed(self.tiers()) if self.stack.stop(t.name)]
         self.file.unlink(missing_ok=True)
         return stopped
 
@@ -150,10 +166,32 @@ class TwoTier:
         collector = state.get("binaries", {}).get("collector")
         if not collector:
             raise StackError(f"no Collector binary recorded in {self.stack.endpoints_file}: run the stack up first")
-        config = self.stack.repo / "collector" / f"{tier.role}.yaml"
+        configs = [self.stack.repo / "collector" / f"{tier.role}.yaml"]
+        if "LLM_OTEL_KAFKA_BROKERS" in tier.env:
+            configs.append(self.stack.repo / "collector" / f"kafka-{tier.role}.yaml")
         env = self.stack._env(state["ports"], bool(state.get("fast")))
         env.update(tier.env)
-        self.stack.run_app(tier.name, [collector, f"--config={config}"], env, tier.url("health") + "/", timeout=timeout)
+        cmd = [collector, *(f"--config={c}" for c in configs)]
+        self.stack.run_app(tier.name, cmd, env, tier.url("health") + "/", timeout=timeout)
+
+    def _start_kafka(self, tier: Tier, partitions: int, timeout: float) -> None:
+        """The KRaft broker of ``scale/kafka.sh`` (log dir in the state dir), then the topic: one partition per gateway."""
+        script = str(self.stack.repo / "scale" / "kafka.sh")
+        fetched = subprocess.run(["bash", script, "fetch"], capture_output=True, text=True, check=False)
+        if fetched.returncode:
+            raise StackError(f"scale/kafka.sh fetch failed: {fetched.stderr[-1000:]} (needs java >= 17 and mvn)")
+        port, controller = tier.ports["broker"], tier.ports["controller"]
+        cmd = ["bash", script, "start", str(self.stack.state_dir / "kafka" / "data"), str(port), str(controller)]
+        pid = self.stack.run_app("kafka", cmd, dict(os.environ), f"tcp://127.0.0.1:{port}", timeout=timeout,
+                                 ready=lambda: _tcp_ok(port))
+        # kafka.sh execs java: record the command line the pid now runs, so `stack down` knows it for ours.
+        record = json.loads(self.stack._pid_file("kafka").read_text())
+        self.stack._pid_file("kafka").write_text(json.dumps({**record, "cmdline": _cmdline(pid)}))
+        topic = os.environ.get("LLM_OTEL_KAFKA_TOPIC", "llm-otel-spans")
+        made = subprocess.run(["bash", script, "topic", str(port), topic, str(partitions)],
+                              capture_output=True, text=True, check=False, timeout=timeout)
+        if made.returncode:
+            raise StackError(f"creating Kafka topic {topic} failed: {made.stderr[-1000:]}")
 
     def _scrape(self, tiers: list[Tier]) -> None:
         """Add a scrape job for the tier Collectors to the rendered prometheus.yml and reload Prometheus."""
@@ -170,6 +208,14 @@ class TwoTier:
 
     def describe(self) -> dict[str, Any]:
         return {t.name: {k: f"127.0.0.1:{v}" for k, v in t.ports.items()} for t in self.tiers()}
+
+
+def _tcp_ok(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
 
 
 def _port_env(ports: Mapping[str, int]) -> dict[str, str]:
