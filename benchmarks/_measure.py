@@ -96,10 +96,21 @@ def count(python: str, jobs: Jobs) -> Results:
         return results
 
 
+def compile_sources(python: str) -> None:
+    """Byte-compile this checkout's packages first, as ``pip install`` does for every installed wheel.
+
+    The counted processes run with PYTHONDONTWRITEBYTECODE (nothing written into the tree while
+    counting), so a stale or missing ``__pycache__`` would make every start-up count include compiling
+    llm_otel from source (~0.2 G instructions) while the peers, installed from wheels, load bytecode."""
+    subprocess.run([python, "-m", "compileall", "-q", str(ROOT / "instrumentation"), str(HERE)],
+                   capture_output=True, check=True)
+
+
 def count_all(python: str, jobs: Jobs, parallel: int = 2) -> Results:
     """Every scenario under cachegrind, in four batches run ``parallel`` at a time (counts do not depend on
     load); each batch imports the common modules once and forks a process per scenario. Start-up
     scenarios go into batches of their own: they must not inherit the further providers' SDK imports."""
+    compile_sources(python)
     startup = [n for n in jobs if n.startswith("startup/")]
     first = [n for n in jobs if n.startswith(("core/", "openai/", "anthropic/"))]
     more = [n for n in jobs if n not in startup and n not in first]  # without openai/anthropic imported

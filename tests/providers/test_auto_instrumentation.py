@@ -53,8 +53,10 @@ def test_opentelemetry_instrument_with_the_official_openai_instrumentation_gives
     assert all("llm_otel.cost.usd" not in s["attributes"] for s in chats)  # the official one recorded them
 
 
-def test_configure_instruments_installed_sdks(llm_server):
-    spans = _run(llm_server, via_instrument=False, args=("configure",))
+@pytest.mark.parametrize("mode", ["configure", "configure-first"])
+def test_configure_instruments_installed_sdks(llm_server, mode):
+    """After the app imported the SDK, or before: then the SDK is patched when the app imports it."""
+    spans = _run(llm_server, via_instrument=False, args=(mode,))
     assert [s["name"] for s in spans].count("chat gpt-4o-mini") == 2
 
 
@@ -89,3 +91,59 @@ def test_configure_skips_an_sdk_whose_parent_package_is_missing(monkeypatch):
 
     monkeypatch.setattr(instrumentors, "KNOWN", {"llm_otel_absent": ("no_such_package_xyz.core", "no_such_package_xyz:X")})
     assert instrumentors.instrument_installed() == []
+
+
+_EVERY_LIBRARY = r"""
+import importlib, json, sys
+import llm_otel
+from llm_otel.instrumentors import KNOWN, _installed
+
+libraries = {name: module for name, (module, _) in KNOWN.items() if name != "llm_otel_gpu" and _installed(module)}
+llm_otel.configure()
+out = {"installed": sorted(libraries), "imported_by_configure": sorted(n for n, m in libraries.items() if m in sys.modules)}
+out["applied_before_import"], out["applied_after_import"] = [], []
+for name, module in libraries.items():
+    module_name, class_name = KNOWN[name][1].split(":")
+    instrumentor = getattr(importlib.import_module(module_name), class_name)()
+    if instrumentor.applied:
+        out["applied_before_import"].append(name)
+    importlib.import_module(module)  # what the app does: now the patches go in
+    if instrumentor.applied:
+        out["applied_after_import"].append(name)
+print(json.dumps(out))
+"""
+
+
+def test_configure_imports_no_library_and_patches_each_when_the_app_imports_it():
+    """configure() instruments every installed library we support, yet imports none of them (all of them
+    together cost seconds and ~4 G instructions of start-up): each is patched on the app's first import."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+    env.update({"OTEL_TRACES_EXPORTER": "none", "OTEL_METRICS_EXPORTER": "none", "OTEL_LOGS_EXPORTER": "none",
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
+    proc = subprocess.run([sys.executable, "-c", _EVERY_LIBRARY], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(out["installed"]) >= 15, out  # the test extra installs every supported library
+    assert out["imported_by_configure"] == []
+    assert out["applied_before_import"] == []
+    assert sorted(out["applied_after_import"]) == out["installed"]
+
+
+def test_uninstrument_before_the_import_cancels_the_patching():
+    code = ("import sys, llm_otel.instrumentors.groq as g; i = g.GroqInstrumentor(); i.instrument(); i.uninstrument(); "
+            "import groq; assert not i.applied; assert not hasattr(groq.resources.chat.completions.Completions.create, "
+            "'__wrapped__'); i.instrument(); assert i.applied; print('ok')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "ok", proc.stderr
+
+
+def test_a_failing_patch_never_breaks_the_apps_import():
+    code = ("import llm_otel.instrumentors.groq as g\n"
+            "def broken(self): raise RuntimeError('boom')\n"
+            "g.GroqInstrumentor._wrap = broken\n"
+            "g.GroqInstrumentor().instrument()\n"
+            "import groq\n"
+            "print('imported', groq.Groq.__name__)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "imported Groq", proc.stderr
+    assert "llm_otel contained an internal error in instrument groq" in proc.stderr

@@ -20,7 +20,7 @@ KNOWN = {
     "llm_otel_groq": ("groq", "llm_otel.instrumentors.groq:GroqInstrumentor"),
     "llm_otel_litellm": ("litellm", "llm_otel.instrumentors.litellm:LiteLLMInstrumentor"),
     "llm_otel_google_genai": ("google.genai", "llm_otel.instrumentors.google_genai:GoogleGenAIInstrumentor"),
-    "llm_otel_mistralai": ("mistralai", "llm_otel.instrumentors.mistralai:MistralAIInstrumentor"),
+    "llm_otel_mistralai": ("mistralai.client", "llm_otel.instrumentors.mistralai:MistralAIInstrumentor"),
     "llm_otel_ollama": ("ollama", "llm_otel.instrumentors.ollama:OllamaInstrumentor"),
     "llm_otel_cohere": ("cohere", "llm_otel.instrumentors.cohere:CohereInstrumentor"),
     "llm_otel_chromadb": ("chromadb", "llm_otel.instrumentors.chromadb:ChromaInstrumentor"),

@@ -298,6 +298,11 @@ class Patcher:
         setattr(owner, attr, FunctionWrapper(original, wrapper))
         self._undo.append((owner, attr, original, own))
 
+    @property
+    def applied(self) -> bool:
+        """Some method is wrapped (an mcp module was imported while instrumented)."""
+        return bool(self._undo)
+
     def restore(self) -> None:
         self._generation += 1
         while self._undo:

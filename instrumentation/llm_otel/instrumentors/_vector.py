@@ -14,14 +14,12 @@ retrieval's span, metrics and content gating, and the write's database span and
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 from opentelemetry.instrumentation.utils import is_instrumentation_enabled
-from wrapt import register_post_import_hook
 
 from llm_otel import _semconv as sc
 from llm_otel import _settings
@@ -227,42 +225,13 @@ def patches(methods: Sequence[Method]) -> list[Patch]:
 class VectorStoreInstrumentor(ProviderInstrumentor):
     """A store's instrumentor: its ``_methods`` table, wrapped and unwrapped exactly.
 
-    Vector-store libraries are slow to import (seconds for chromadb or lancedb), and
-    ``configure()`` instruments every one that is installed, used or not. So ``instrument()``
-    patches at once only if the application has already imported the library; otherwise it
-    patches when the library is first imported (a post-import hook), and never imports it itself.
+    Vector-store libraries are slow to import (seconds for chromadb or lancedb); like every
+    ``ProviderInstrumentor``, ``instrument()`` patches when the application imports the library
+    (``library``), and never imports it itself.
     """
-
-    library: ClassVar[str] = ""
-    """The top-level module whose import arms the patches."""
-
-    _lock = threading.Lock()
 
     def _methods(self) -> Sequence[Method]:
         raise NotImplementedError
 
     def _patches(self) -> list[Patch]:
         return patches(self._methods())
-
-    def _instrument(self, **kwargs: Any) -> None:
-        self._bind(kwargs)
-        with self._lock:
-            self._armed = True
-            self._applied = False
-        register_post_import_hook(self._on_import, self.library)  # runs now if already imported
-
-    def _on_import(self, module: Any) -> None:
-        with self._lock:
-            if not getattr(self, "_armed", False) or self._applied:
-                return  # uninstrumented before the import, or already patched
-            self._applied = True
-        try:
-            self._wrap()
-        except Exception as exc:  # telemetry must not break the application's import
-            report("instrument", exc)
-
-    def _uninstrument(self, **kwargs: Any) -> None:
-        with self._lock:
-            applied, self._applied, self._armed = getattr(self, "_applied", False), False, False
-        if applied:
-            super()._uninstrument(**kwargs)

@@ -197,6 +197,8 @@ class AnthropicInstrumentor(ProviderInstrumentor):
     """Instruments the ``anthropic`` SDK: ``messages.create`` (sync/async/stream), ``messages.stream()`` and
     ``messages.parse()``, the same for ``beta.messages``."""
 
+    library = "anthropic"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("anthropic >= 0.40",)
 
@@ -220,8 +222,8 @@ class AnthropicInstrumentor(ProviderInstrumentor):
         if module is not None and not hasattr(module.get_tracer, "__wrapped__"):
             wrap_function_wrapper(module, "get_tracer", _no_sdk_tracer)
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        super()._uninstrument(**kwargs)
+    def _unwrap(self) -> None:
+        super()._unwrap()
         module = _sdk_tracing_module()
         if module is not None and hasattr(module.get_tracer, "__wrapped__"):
             module.get_tracer = module.get_tracer.__wrapped__

@@ -415,6 +415,8 @@ class BedrockInstrumentor(ProviderInstrumentor):
     """Instruments boto3's ``bedrock-runtime`` client: converse, converse_stream, invoke_model and
     invoke_model_with_response_stream (Anthropic, Amazon Nova/Titan and Meta Llama bodies)."""
 
+    library = "botocore"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("botocore >= 1.34",)
 

@@ -209,6 +209,8 @@ async def _rerank_async(wrapped: Callable[..., Any], instance: Any, args: tuple[
 class CohereInstrumentor(ProviderInstrumentor):
     """Instruments the ``cohere`` v2 client (``ClientV2``/``AsyncClientV2``): chat, chat_stream, embed, rerank."""
 
+    library = "cohere"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("cohere >= 5.9",)
 

@@ -214,6 +214,8 @@ class GoogleGenAIInstrumentor(ProviderInstrumentor):
     """Instruments the ``google-genai`` SDK (``from google import genai``): content generation
     (sync, async, streaming, chats) and embeddings, Gemini Developer API and Vertex AI."""
 
+    library = "google.genai"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("google-genai >= 1.0",)
 

@@ -47,6 +47,8 @@ TRANSLATOR = dataclasses.replace(_openai.TRANSLATORS["chat"], build=_build, obse
 class GroqInstrumentor(ProviderInstrumentor):
     """Instruments the ``groq`` SDK: ``chat.completions.create`` (sync, async, streaming)."""
 
+    library = "groq"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("groq >= 0.9",)
 

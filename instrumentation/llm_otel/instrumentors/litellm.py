@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Callable, Collection, Iterator
 from typing import Any
 
 from opentelemetry.instrumentation.utils import unwrap
-from wrapt import register_post_import_hook, wrap_function_wrapper
+from wrapt import wrap_function_wrapper
 
 from llm_otel import _semconv as sc
 from llm_otel._llm import LLMInvocation
@@ -46,7 +46,6 @@ _PROVIDERS = {
     "ollama": "ollama", "ollama_chat": "ollama",
 }
 _originals: dict[str, Callable[..., Any]] = {}  # the stream class's own methods, while patched
-_state: dict[str, Any] = {}  # instrument() asked for (and with which providers), applied once LiteLLM is imported
 
 
 def _route(kwargs: dict[str, Any]) -> tuple[str, str | None]:
@@ -221,6 +220,8 @@ def _with_keywords(shared: Callable[..., Any]) -> Callable[..., Any]:
 class LiteLLMInstrumentor(ProviderInstrumentor):
     """Instruments ``litellm.completion`` and ``litellm.acompletion`` (streaming included)."""
 
+    library = "litellm"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("litellm >= 1.40",)
 
@@ -230,24 +231,14 @@ class LiteLLMInstrumentor(ProviderInstrumentor):
             ("litellm", "acompletion", _with_keywords(async_wrapper(_ASYNC_TRANSLATOR))),
         ]
 
-    def _instrument(self, **kwargs: Any) -> None:
-        # Importing LiteLLM takes seconds: patch it when the app imports it, not because it is installed.
-        _state.update(wanted=True, kwargs=kwargs)
-        register_post_import_hook(lambda module: self._apply(), "litellm")
-
-    def _apply(self) -> None:
-        if not _state.get("wanted") or _originals:
-            return
+    def _wrap(self) -> None:
         owner = getattr(importlib.import_module(_STREAM_MODULE), _STREAM_CLASS)
         _originals.update({name: getattr(owner, name) for name in ("__next__", "__anext__", "close", "aclose")})
         for name, wrapper in (("__next__", _next), ("__anext__", _anext), ("close", _close), ("aclose", _aclose)):
             wrap_function_wrapper(_STREAM_MODULE, f"{_STREAM_CLASS}.{name}", wrapper)
-        super()._instrument(**_state["kwargs"])
+        super()._wrap()
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        _state["wanted"] = False
-        if not _originals:
-            return  # never applied: LiteLLM was not imported meanwhile
+    def _unwrap(self) -> None:
         module = importlib.import_module("litellm")
         for name in ("completion", "acompletion"):
             unwrap(module, name)

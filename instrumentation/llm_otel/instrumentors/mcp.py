@@ -12,10 +12,10 @@ from typing import Any
 
 from opentelemetry.instrumentation.instrumentor import BaseInstrumentor  # type: ignore[attr-defined]
 
-from llm_otel import _settings, _telemetry
 from llm_otel.instrumentors import _mcp_client as client
 from llm_otel.instrumentors import _mcp_common as common
 from llm_otel.instrumentors import _mcp_server as server
+from llm_otel.instrumentors._base import bind_providers
 
 _SESSION = "mcp.client.session"
 _BOTH: list[common.Patch] = [
@@ -58,11 +58,13 @@ class MCPInstrumentor(BaseInstrumentor):  # type: ignore[misc]
         return ("mcp >= 1.9",)
 
     def _instrument(self, **kwargs: Any) -> None:
-        providers = {k: kwargs.get(k) for k in ("tracer_provider", "meter_provider", "logger_provider")}
-        if any(providers.values()):
-            _telemetry.bind(**providers)
-        _settings.reload()
+        bind_providers(kwargs)
         self._patcher.apply(_BOTH + _V1 + _V2)
 
     def _uninstrument(self, **kwargs: Any) -> None:
         self._patcher.restore()
+
+    @property
+    def applied(self) -> bool:
+        """mcp's methods are wrapped (it was imported while instrumented)."""
+        return self._patcher.applied

@@ -82,6 +82,8 @@ EMBEDDINGS = Translator(_build(sc.OP_EMBEDDINGS, False), _fill_embeddings, _no_s
 class MistralAIInstrumentor(ProviderInstrumentor):
     """Instruments the ``mistralai`` SDK (``mistralai.client.Mistral``): chat and embeddings, sync/async/stream."""
 
+    library = "mistralai.client"  # mistralai itself is a namespace package: no import hook fires for it
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("mistralai >= 1.0",)
 

@@ -137,6 +137,8 @@ TRANSLATORS = {
 class OllamaInstrumentor(ProviderInstrumentor):
     """Instruments the ``ollama`` SDK: ``chat``, ``generate``, ``embed`` (sync, async, streaming)."""
 
+    library = "ollama"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("ollama >= 0.4",)
 
@@ -147,12 +149,12 @@ class OllamaInstrumentor(ProviderInstrumentor):
             for cls, is_async in (("Client", False), ("AsyncClient", True))
         ]
 
-    def _instrument(self, **kwargs: Any) -> None:
-        super()._instrument(**kwargs)
+    def _wrap(self) -> None:
+        super()._wrap()
         _rebind_module_functions()
 
-    def _uninstrument(self, **kwargs: Any) -> None:
-        super()._uninstrument(**kwargs)
+    def _unwrap(self) -> None:
+        super()._unwrap()
         _rebind_module_functions()
 
 

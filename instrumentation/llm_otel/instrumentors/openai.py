@@ -387,6 +387,8 @@ class OpenAIInstrumentor(ProviderInstrumentor):
     >>> OpenAIInstrumentor().instrument()   # or llm_otel.configure(), or opentelemetry-instrument
     """
 
+    library = "openai"
+
     def instrumentation_dependencies(self) -> Collection[str]:
         return ("openai >= 1.40",)
 

@@ -3,9 +3,16 @@
 import os
 import sys
 
-import openai
+mode = sys.argv[1] if len(sys.argv) > 1 else ""
+if mode == "configure-first":  # configure() before the app imports the SDK: patched on that import
+    import llm_otel
 
-if len(sys.argv) > 1 and sys.argv[1] == "configure":
+    llm_otel.configure()
+    assert "openai" not in sys.modules, "configure() imported openai"
+
+import openai  # noqa: E402
+
+if mode == "configure":
     import llm_otel
 
     llm_otel.configure()
