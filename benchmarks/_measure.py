@@ -49,7 +49,9 @@ def env() -> dict[str, str]:
                 "TRACELOOP_TELEMETRY": "false",
                 # anthropic>=2.14 makes a span of its own per call whenever a tracer provider is set: off, so
                 # the bare call is bare and no configuration counts that span (llm_otel's or the peers')
-                "ANTHROPIC_OPEN_TELEMETRY": "false"})
+                "ANTHROPIC_OPEN_TELEMETRY": "false",
+                # LiteLLM reads its bundled model price map instead of fetching it at import (no network)
+                "LITELLM_LOCAL_MODEL_COST_MAP": "True"})
     return out
 
 

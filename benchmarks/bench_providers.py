@@ -38,18 +38,18 @@ PROVIDERS = {
     **{p: scenarios.more_configs(p) for p in scenarios.MORE},
 }
 STARTUP = ("llm_otel_openai", "llm_otel_configure", "official", "openllmetry",
-           *(f"{kind}_{p}" for p in scenarios.MORE for kind in ("import", "llm_otel")))
+           *(f"{kind}_{p}" for p in scenarios.STARTUP_MORE for kind in ("import", "llm_otel")))
 LABELS = {
     "bare": "bare SDK call", "floor": "SDK floor (same telemetry by hand)", "manual": "manual llm_otel.llm_call",
     "llm_otel": "llm_otel instrumentor", "official": "official instrumentation", "openllmetry": "OpenLLMetry 0.62.4",
 }
 STARTUP_LABELS = {
     "llm_otel_openai": "llm_otel: import + OpenAIInstrumentor().instrument()",
-    "llm_otel_configure": "llm_otel: import + configure() (imports and instruments every installed SDK but litellm)",
+    "llm_otel_configure": "llm_otel: import + configure() (instruments every installed library, imports none)",
     "official": "official genai-openai 1.3b0: import + instrument()",
     "openllmetry": "OpenLLMetry openai 0.62.4: import + instrument()",
-    **{f"import_{p}": f"import {scenarios.MORE_SDK[p]} (the SDK alone)" for p in scenarios.MORE},
-    **{f"llm_otel_{p}": f"import {scenarios.MORE_SDK[p]} + llm_otel's {p} instrument()" for p in scenarios.MORE},
+    **{f"import_{p}": f"import {scenarios.MORE_SDK[p]} (the SDK alone)" for p in scenarios.STARTUP_MORE},
+    **{f"llm_otel_{p}": f"import {scenarios.MORE_SDK[p]} + llm_otel's {p} instrument()" for p in scenarios.STARTUP_MORE},
 }
 PEER_LABELS = {"official": {"openai": "official genai-openai 1.3b0", "bedrock": "official botocore 0.66b2"}}
 TARGETS = {"openai": 1.2, "anthropic": 1.2}  # issue 16; the further providers: issue 11's 1.3x
@@ -107,6 +107,7 @@ def provider_table(provider: str, counts: dict, walls: dict, chunks: dict, args:
     if bare and floor and "llm_otel" in rows:
         target = TARGETS.get(provider, TARGET_MORE)
         lines.append("")
+        lines.append(same_telemetry(provider, counts, args))
         for key, label in (("plain", "non-streaming"), ("stream", "streaming")):
             ours = rows["llm_otel"][key] - bare[key]
             fo = floor[key] - bare[key]
@@ -118,6 +119,21 @@ def provider_table(provider: str, counts: dict, walls: dict, chunks: dict, args:
                          f"(target <= {target}x: {'OK' if ok else 'MISSED'}); "
                          f"below the peers ({'; '.join(peers) or '-'}): {'OK' if below else 'MISSED'}")
     return lines
+
+
+def same_telemetry(provider: str, counts: dict, args: Any) -> str:
+    """The floor is only a floor if it writes what llm_otel writes: same span attribute names, same metrics."""
+    diffs = []
+    for run, label in ((("plain", args.calls), "non-streaming"), (("stream", args.stream_calls), "streaming")):
+        floor, ours = counts[f"{provider}/floor"].get(run), counts[f"{provider}/llm_otel"].get(run)
+        if floor is None or ours is None:
+            continue
+        for what in ("span_keys", "metrics"):
+            extra, missing = set(ours[what]) - set(floor[what]), set(floor[what]) - set(ours[what])
+            if extra or missing:
+                diffs.append(f"{label} {what}: llm_otel +{sorted(extra)} -{sorted(missing)}")
+    return (f"SAME TELEMETRY {provider} (floor vs llm_otel: span attribute names, metric names): "
+            + ("OK" if not diffs else "DIFFERS: " + "; ".join(diffs)))
 
 
 def startup_table(counts: dict, walls: dict) -> list[str]:

@@ -113,6 +113,8 @@ def _floor_instruments() -> dict[str, Any]:
         "tpoc": histogram(sc.METRIC_TIME_PER_OUTPUT_CHUNK, "s", sc.DURATION_BUCKETS),
         "length": histogram(sc.METRIC_RESPONSE_LENGTH, "{char}", sc.RESPONSE_LENGTH_BUCKETS),
         "cost": meter.create_counter(sc.METRIC_COST, unit="{USD}"),
+        "unpriced": meter.create_counter(sc.METRIC_UNPRICED, unit="{call}"),
+        "unreported": meter.create_counter(sc.METRIC_USAGE_UNREPORTED, unit="{call}"),
     }
 
 
@@ -204,11 +206,11 @@ def openai_bare(variant: str) -> Callable[[], Any]:
 def openai_floor(variant: str) -> Callable[[], Any]:
     """The bare call plus, by hand, the span and metric points llm_otel's instrumentor produces.
 
-    Non-streaming: span "chat gpt-4o-mini" (CLIENT, current during the call) with 6 start and
+    Non-streaming: span "chat gpt-4o-mini" (CLIENT, current during the call) with 7 start and
     10 end attributes; operation duration, input and output token usage, cost, response length.
-    Streaming (no usage in the stream: llm_otel leaves stream_options alone by default): 7 start
+    Streaming (no usage in the stream: llm_otel leaves stream_options alone by default): 8 start
     and 7 end attributes, time to first chunk, one time-per-output-chunk point per later chunk,
-    operation duration and response length.
+    operation duration, response length and the usage-unreported count.
     """
     from llm_otel import _semconv as sc
     from opentelemetry import trace
@@ -222,7 +224,8 @@ def openai_floor(variant: str) -> Callable[[], Any]:
     name = f"chat {OPENAI_MODEL}"
     start_attrs = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_PROVIDER_NAME: "openai",
                    sc.GEN_AI_REQUEST_MODEL: OPENAI_MODEL, sc.SERVER_ADDRESS: "local", sc.SERVER_PORT: 80}
-    span_start = {**start_attrs, sc.GEN_AI_REQUEST_MAX_TOKENS: MAX_TOKENS}
+    span_start = {**start_attrs, sc.GEN_AI_REQUEST_MAX_TOKENS: MAX_TOKENS,
+                  sc.OPENAI_API_TYPE: sc.OPENAI_API_TYPE_CHAT_COMPLETIONS}
     price_in, price_out = 0.15e-6, 0.6e-6
 
     def call() -> None:
@@ -279,6 +282,7 @@ def openai_floor(variant: str) -> Callable[[], Any]:
                         finish.append(choice.finish_reason)
             m["duration"].record(perf() - t0, attrs)
             m["length"].record(chars, attrs)
+            m["unreported"].add(1, attrs)  # no usage in the stream (stream_options left alone): counted
             span.set_attributes({
                 sc.GEN_AI_RESPONSE_ID: response_id,
                 sc.GEN_AI_RESPONSE_MODEL: attrs[sc.GEN_AI_RESPONSE_MODEL],
@@ -469,12 +473,10 @@ def startup_llm_otel_openai(variant: str) -> Callable[[], Any]:
 
 
 def startup_llm_otel_configure(variant: str) -> Callable[[], Any]:
-    """``import llm_otel; llm_otel.configure()``: providers already installed, so it instruments
-    every installed SDK (importing each: google-genai, boto3, cohere, mistralai, ollama, groq too) and
-    leaves the providers alone. LiteLLM left out (``OTEL_PYTHON_DISABLED_INSTRUMENTATIONS``): its import
-    alone is ~7 s of CPU natively, minutes under valgrind (README gives it from a native run)."""
+    """``import llm_otel; llm_otel.configure()``: providers already installed, so it instruments every
+    installed library (18 here) and leaves the providers alone; it imports none of them (each is
+    patched when the app imports it), so this is what a process pays whatever else is installed."""
     startup_baseline(variant)
-    os.environ["OTEL_PYTHON_DISABLED_INSTRUMENTATIONS"] = "llm_otel_litellm"
     import llm_otel
 
     llm_otel.configure()
@@ -523,9 +525,12 @@ SCENARIOS: dict[str, Callable[[str], Callable[[], Any]]] = {
 # specs in bench_more_providers.py: the SDK on the in-process local LLM, the bare call, what the hand-written
 # floor reads off a reply or a stream item, and the peer instrumentors installed in .venv-bench
 
-MORE = ("gemini", "mistral", "cohere", "ollama", "groq", "bedrock")
-MORE_SDK = {"gemini": "google.genai", "mistral": "mistralai", "cohere": "cohere", "ollama": "ollama", "groq": "groq",
-            "bedrock": "boto3"}
+MORE = ("gemini", "mistral", "cohere", "ollama", "groq", "bedrock", "litellm")
+MORE_SDK = {"gemini": "google.genai", "mistral": "mistralai.client", "cohere": "cohere", "ollama": "ollama",
+            "groq": "groq", "bedrock": "boto3", "litellm": "litellm"}  # mistralai itself is a namespace package
+STARTUP_MORE = tuple(p for p in MORE if p != "litellm")
+"""Providers with start-up rows: LiteLLM's own import is ~5 s of CPU natively (minutes under valgrind), and
+llm_otel's instrument() for it is the same lazy hook as every other's."""
 
 
 def _spec_scenario(provider: str, config: str) -> Callable[[str], Callable[[], Any]]:
@@ -579,6 +584,7 @@ def _startup_instrument(provider: str) -> Callable[[str], Callable[[], Any]]:
 for _p in MORE:
     for _c in more_configs(_p):
         SCENARIOS[f"{_p}/{_c}"] = _spec_scenario(_p, _c)
+for _p in STARTUP_MORE:
     SCENARIOS[f"startup/import_{_p}"] = _startup_import(_p)
     SCENARIOS[f"startup/llm_otel_{_p}"] = _startup_instrument(_p)
 
@@ -612,6 +618,7 @@ def _counted_run(sdk: Sdk, fn: Callable[[], Any], calls: int, timed: bool) -> di
         "spans_per_call": (sdk.spans - spans_before) / calls if calls else 0.0,
         "span": last.name if last is not None else None,
         "span_attributes": len(last.attributes or ()) if last is not None else 0,
+        "span_keys": sorted(last.attributes or ()) if last is not None else [],
         "metrics": sdk.metric_names(),
     }
 
