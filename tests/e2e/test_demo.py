@@ -95,7 +95,7 @@ def test_traces_nest_server_workflow_agent_and_operations(demo_run):
     assert retrievals and all(s["attrs"][sc.DB_SYSTEM_NAME] == sc.DB_SYSTEM_QDRANT for s in retrievals)
     assert all(s["attrs"][sc.DB_OPERATION_NAME] == "query_points" for s in retrievals)
     assert shapes[("POST /rag", "invoke_workflow rag", "chat")] > 0
-    assert shapes[("POST /agent", "invoke_agent demo-agent", "chat")] > 0
+    assert shapes[("POST /agent", "invoke_agent demo-agent", "chat")] > 0, (shapes, summary)
     assert shapes[("POST /agent", "invoke_agent demo-agent", "execute_tool")] > 0
 
 
