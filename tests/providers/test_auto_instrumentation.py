@@ -147,3 +147,18 @@ def test_a_failing_patch_never_breaks_the_apps_import():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "imported Groq", proc.stderr
     assert "llm_otel contained an internal error in instrument groq" in proc.stderr
+
+
+def test_each_instrumentor_listens_for_the_module_configure_checks():
+    """KNOWN (what configure() checks is installed, without importing instrumentors) names the same module
+    whose import applies each instrumentor's patches; a mismatch would leave a library unpatched."""
+    import importlib
+
+    from llm_otel.instrumentors import KNOWN
+
+    for name, (module, target) in KNOWN.items():
+        module_name, class_name = target.split(":")
+        cls = getattr(importlib.import_module(module_name), class_name)
+        listens = getattr(cls, "library", None) or getattr(cls, "_module", None)
+        if listens is not None:  # MCP hooks each of its modules; the GPU reporter is no library patch
+            assert listens == module, (name, listens, module)
