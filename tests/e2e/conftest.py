@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -41,6 +42,26 @@ class Pipeline:
     def trace_spans(self, trace_id: str) -> list[dict[str, Any]]:
         """All spans of one trace with `service` added, or [] when Jaeger does not have it (yet)."""
         return jaeger_trace_spans(self.endpoints.jaeger_query, trace_id)
+
+    def settled_traces(self, trace_ids: list[str], quiet: float = 2.0, timeout: float = 60.0) -> dict[str, list[dict[str, Any]]]:
+        """Every trace as Jaeger holds it once it has stopped growing: all present, and the same span
+        counts in two reads `quiet` seconds apart. Spans reach Jaeger in several batches (the SDK's,
+        the Collector's, a tail-sampling decision per batch), so one read right after traffic can see
+        a trace without its last spans."""
+        last: dict[str, int] | None = None
+        counts: dict[str, int] = {}
+        deadline = time.monotonic() + timeout
+        while True:
+            traces = {t: self.trace_spans(t) for t in trace_ids}
+            counts = {t: len(spans) for t, spans in traces.items()}
+            if counts == last and all(counts.values()):
+                return traces
+            if time.monotonic() >= deadline:
+                missing = [t for t, n in counts.items() if not n]
+                pytest.fail(f"Jaeger's traces still changing after {timeout:.0f}s: {len(missing)} of {len(counts)} "
+                            f"absent ({missing[:5]}), counts {counts}")
+            last = counts
+            time.sleep(quiet)
 
     def wait_trace(self, trace_id: str, n_spans: int, timeout: float = 30.0) -> list[dict[str, Any]]:
         return poll(lambda: (s := self.trace_spans(trace_id)) and len(s) >= n_spans and s,

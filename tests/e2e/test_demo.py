@@ -13,6 +13,7 @@ import time
 import urllib.parse
 import urllib.request
 from collections import Counter
+from dataclasses import fields, is_dataclass
 from typing import Any
 
 import llm_otel._semconv as sc
@@ -31,15 +32,35 @@ def _events(path) -> list[dict[str, Any]]:
     return [{**e, "attrs": e["attributes"]} for e in read_events(path)]
 
 
+def _combined(a: Any, b: Any) -> Any:
+    """Two traffic summaries as one (counts added, lists joined; the first round's seed and example)."""
+    if is_dataclass(a):
+        return type(a)(**{f.name: getattr(a, f.name) if f.name == "seed" else _combined(getattr(a, f.name), getattr(b, f.name))
+                          for f in fields(a)})
+    if isinstance(a, dict):  # Counter included
+        return type(a)({k: _combined(a[k], b[k]) if k in a and k in b else a.get(k, b.get(k)) for k in {**a, **b}})
+    if isinstance(a, (int, float, list)):
+        return a + b
+    return a if a is not None else b
+
+
 @pytest.fixture(scope="module")
 def demo_run(pipeline):
     started = time.time()
     apps = start_apps(pipeline.stack, pipeline.endpoints)
-    summary = run_traffic(apps["demo service"], requests=60, concurrency=4, seed=7)
+    # Two rounds, the second once Prometheus has scraped the first: rate() counts a series from its
+    # first scrape on, so a model whose calls all fell between two metric exports (a 2 s burst can)
+    # would show no rate and no SLO series; a second round gives every model an increase to see.
+    first = run_traffic(apps["demo service"], requests=30, concurrency=4, seed=7)
+    wait_for_scrape(pipeline.endpoints.prometheus, first.llm_calls_total(), timeout=90)
+    summary = _combined(first, run_traffic(apps["demo service"], requests=30, concurrency=4, seed=8))
     wait_for_scrape(pipeline.endpoints.prometheus, summary.llm_calls_total(), timeout=90)
+    # Stopping the service flushes what its SDK still buffers (and the MCP tool server's, which exits
+    # with it); the checks below then read each trace once Jaeger holds all of it.
+    pipeline.stack.stop("demo-service")
+    pipeline.settled_traces(summary.trace_ids)
     yield pipeline, summary, started
-    for name in ("demo-service", "local-llm"):
-        pipeline.stack.stop(name)
+    pipeline.stack.stop("local-llm")
 
 
 def test_report_counts_exactly_what_the_traffic_sent(demo_run, capsys):
@@ -138,8 +159,10 @@ def test_evaluation_and_feedback_events_land_on_the_right_traces(demo_run):
     refusals = [e for e in evaluations if e["attrs"].get("gen_ai.evaluation.name") == "refusal"
                 and e["attrs"].get("gen_ai.evaluation.score.label") == "detected"]
     assert refusals, "the traffic includes refusals; the refusal evaluator must flag them"
-    spans = pipeline.trace_spans(refusals[0]["trace_id"])
-    flagged = next(s for s in spans if s["spanId"] == refusals[0]["span_id"])
+    refusal = refusals[0]
+    flagged = pipeline.poll(
+        lambda: next((s for s in pipeline.trace_spans(refusal["trace_id"]) if s["spanId"] == refusal["span_id"]), None),
+        timeout=30, what=f"span {refusal['span_id']} of trace {refusal['trace_id']} (a refusal event's span) in Jaeger")
     assert flagged["name"].startswith("chat ")  # the event is tied to the model call that refused
     assert any(ev.get("name") == "gen_ai.evaluation.result" for ev in flagged.get("events", []))
 
