@@ -98,6 +98,37 @@ def count(python: str, jobs: Jobs) -> Results:
         return results
 
 
+def count_process(cmd: list[str], env: dict[str, str], what: str) -> int:
+    """Instructions one whole process executes (every thread), counted by cachegrind.
+
+    For the drivers whose workers do not fork (``bench_retrieval``, ``bench_mcp``, ``bench_frameworks``):
+    run the worker for N and for 2N calls and take the difference over N (``per_call``), so interpreter
+    start, imports, set-up and warm-up cancel out. ``PYTHONHASHSEED`` is fixed (set iteration order,
+    and with it the instruction count, depends on it)."""
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed: `apt-get install valgrind`")
+    with tempfile.TemporaryDirectory(prefix="llm-otel-cg-") as tmp:
+        out = Path(tmp) / "cg.out"
+        proc = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}", *cmd],
+                              capture_output=True, text=True, env={"PYTHONHASHSEED": "0", **env}, cwd=str(ROOT))
+        if proc.returncode != 0:
+            sys.stderr.write(proc.stderr[-4000:])
+            raise SystemExit(f"cachegrind {what} failed ({proc.returncode})")
+        match = re.search(r"^summary:\s+(\d+)", out.read_text(), re.M)
+        if match is None:
+            raise SystemExit(f"no summary line in cachegrind's output for {what}")
+        return int(match.group(1))
+
+
+def per_call(count_calls: Any, names: list[str], calls: int, parallel: int = 2) -> dict[str, float]:
+    """``(Ir(2N calls) - Ir(N calls)) / N`` per configuration, where ``count_calls(name, n)`` counts a whole
+    worker process making n calls; the processes run ``parallel`` at a time (counts do not depend on load)."""
+    runs = [(name, n) for name in names for n in (calls, 2 * calls)]
+    with ThreadPoolExecutor(parallel) as pool:
+        ir = dict(zip(runs, pool.map(lambda run: count_calls(*run), runs), strict=True))
+    return {name: (ir[(name, 2 * calls)] - ir[(name, calls)]) / calls for name in names}
+
+
 def compile_sources(python: str) -> None:
     """Byte-compile this checkout's packages first, as ``pip install`` does for every installed wheel.
 

@@ -211,13 +211,21 @@ def ensure_venv() -> Path:
     return python
 
 
-def run_one(python: str, framework: str, config: str, args: argparse.Namespace) -> dict[str, Any]:
+def _worker_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "OPENAI_"))}
     env.update({"TRACELOOP_TRACE_CONTENT": "false", "OPENINFERENCE_HIDE_INPUTS": "true",
                 "OPENINFERENCE_HIDE_OUTPUTS": "true", "OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT": "false",
-                "PYTHONWARNINGS": "ignore"})
-    proc = subprocess.run([python, __file__, "--worker", framework, config, "--runs", str(args.runs),
-                           "--warmup", str(args.warmup)], env=env, capture_output=True, text=True, timeout=900)
+                "PYTHONWARNINGS": "ignore", "TRACELOOP_TELEMETRY": "false"})
+    return env
+
+
+def _worker_cmd(python: str, framework: str, config: str, runs: int, warmup: int) -> list[str]:
+    return [python, __file__, "--worker", framework, config, "--runs", str(runs), "--warmup", str(warmup)]
+
+
+def run_one(python: str, framework: str, config: str, args: argparse.Namespace) -> dict[str, Any]:
+    proc = subprocess.run(_worker_cmd(python, framework, config, args.runs, args.warmup), env=_worker_env(),
+                          capture_output=True, text=True, timeout=900)
     if proc.returncode != 0:
         raise SystemExit(f"worker {framework}/{config} failed:\n{proc.stderr[-4000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -231,12 +239,18 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--python", help="interpreter with the frameworks and peers installed")
+    parser.add_argument("--cachegrind", action="store_true", help="instructions per run instead of CPU time")
+    parser.add_argument("--cg-runs", type=int, default=10, help="N of the (2N - N) / N count")
+    parser.add_argument("--repeats", type=int, default=2, help="counted runs per configuration (they should agree)")
     args = parser.parse_args()
     if args.worker:
         run_worker(args.worker[0], args.worker[1], args.runs, args.warmup)
         return
     python = args.python or str(ensure_venv())
     frameworks = [f for f in args.frameworks.split(",") if f]
+    if args.cachegrind:
+        counted(python, frameworks, args)
+        return
     results: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for rnd in range(args.rounds):
         order = CONFIGS[rnd % len(CONFIGS):] + CONFIGS[:rnd % len(CONFIGS)]
@@ -260,6 +274,28 @@ def main() -> None:
                 deltas = [c - b for c, b in zip(cpu, bare, strict=False)]
                 over = f"{statistics.median(cpu) - statistics.median(bare):.0f} us ({min(deltas):.0f}..{max(deltas):.0f})"
             print(f"| {framework} | {config} | {spans} | {statistics.median(cpu):.0f} | {over} |")
+
+
+def counted(python: str, frameworks: list[str], args: argparse.Namespace) -> None:
+    """Instructions per run (cachegrind): each worker runs N and 2N times, (Ir(2N) - Ir(N)) / N is one run."""
+    from _measure import count_process, per_call
+
+    n = args.cg_runs
+    print(f"instructions per run (cachegrind, ({2 * n} - {n} runs) / {n}); overhead = config - bare")
+    for framework in frameworks:
+        def count(config: str, runs: int, framework: str = framework) -> int:
+            return count_process(_worker_cmd(python, framework, config, runs, 3), _worker_env(), f"{framework}/{config}")
+
+        results = [per_call(count, list(CONFIGS), n) for _ in range(args.repeats)]
+        print(f"\n| {framework} | instructions per run | overhead | x llm_otel's | runs | spread |\n|---|---|---|---|---|---|")
+        ours = statistics.median(r["llm_otel"] - r["bare"] for r in results)
+        for config in CONFIGS:
+            values = [r[config] for r in results]
+            overhead = statistics.median(r[config] - r["bare"] for r in results)
+            spread = (max(values) - min(values)) / min(values) * 100
+            cells = ("—", "—") if config == "bare" else (f"{overhead / 1e6:,.3f} M", f"{overhead / ours:.2f}x")
+            print(f"| {config} | {statistics.median(values) / 1e6:,.3f} M | {cells[0]} | {cells[1]} | "
+                  f"{', '.join(f'{v / 1e6:,.3f} M' for v in values)} | {spread:.2f} % |", flush=True)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,10 @@ run interleaved, the order rotated each round; each warms up, then times N calls
 
     python benchmarks/bench_mcp.py [--rounds 3] [--calls 1000] [--majors 2,1]
     python benchmarks/bench_mcp.py --paired   # without/with llm_otel alternating in one process
+    python benchmarks/bench_mcp.py --cachegrind [--repeats 2]   # instructions per call, the primary figure
+
+``--cachegrind`` counts instructions (valgrind's cachegrind) instead of timing: each worker runs for N
+and for 2N calls, and (Ir(2N) - Ir(N)) / N is one round trip; start-up, imports and warm-up cancel out.
 """
 
 from __future__ import annotations
@@ -194,6 +198,9 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--majors", default="2,1")
     parser.add_argument("--worker", nargs=2, metavar=("CONFIG", "MAJOR"))
+    parser.add_argument("--cachegrind", action="store_true", help="instructions per call instead of CPU time")
+    parser.add_argument("--cg-calls", type=int, default=100, help="N of the (2N - N) / N count")
+    parser.add_argument("--repeats", type=int, default=2, help="counted runs per configuration (they should agree)")
     parser.add_argument("--paired", action="store_true",
                         help="per major, one process alternating batches without/with llm_otel (the steadier figure)")
     args = parser.parse_args()
@@ -203,6 +210,8 @@ def main() -> int:
 
     if args.paired:
         return paired(args)
+    if args.cachegrind:
+        return counted(args)
     plan = [(major, config) for major in args.majors.split(",") for config in CONFIGS
             if not (config == "native" and major == "1")]
     results: dict[tuple[str, str], list[float]] = {key: [] for key in plan}
@@ -237,6 +246,41 @@ def main() -> int:
                 overhead = f"+{median - bare:7.1f}" if bare is not None and config != "bare" else "        "
                 runs = ", ".join(f"{v:.0f}" for v in values)
                 print(f"  mcp {major}.x {config:<12} {median:8.1f} {overhead}  (runs: {runs})")
+    return 0
+
+
+def counted(args: argparse.Namespace) -> int:
+    """Instructions per call_tool round trip (client + server), per configuration and mcp major."""
+    from _measure import count_process, per_call
+
+    n = args.cg_calls
+    print(f"instructions per call_tool round trip (cachegrind, ({2 * n} - {n} calls) / {n}); overhead = config - bare")
+    for major in args.majors.split(","):
+        configs = []
+        for config in CONFIGS:
+            if config == "native" and major == "1":
+                continue
+            cmd = [sys.executable, __file__, "--worker", config, major, "--calls", "5", "--warmup", "1"]
+            proc = subprocess.run(cmd, env=_env(major, config), capture_output=True, text=True, timeout=300)
+            if proc.returncode == 0:
+                configs.append(config)
+            else:  # e.g. OpenLLMetry's MCP instrumentor on mcp 2.x (it patches names 2.x no longer has)
+                reason = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "failed"
+                print(f"mcp {major}.x {config}: does not run, not counted: {reason}")
+
+        def count(config: str, calls: int, major: str = major) -> int:
+            cmd = [sys.executable, __file__, "--worker", config, major, "--calls", str(calls), "--warmup", "20"]
+            return count_process(cmd, _env(major, config) or {}, f"mcp {major}.x {config}")
+
+        runs = [per_call(count, configs, n) for _ in range(args.repeats)]
+        print(f"\n| mcp {major}.x | instructions per call | overhead | runs | spread |\n|---|---|---|---|---|")
+        for config in configs:
+            values = [run[config] for run in runs]
+            overheads = [run[config] - run["bare"] for run in runs]
+            spread = (max(values) - min(values)) / min(values) * 100
+            cell = "—" if config == "bare" else f"{statistics.median(overheads) / 1e3:,.1f} k"
+            print(f"| {config} | {statistics.median(values) / 1e3:,.1f} k | {cell} | "
+                  f"{', '.join(f'{v / 1e3:,.1f} k' for v in values)} | {spread:.2f} % |", flush=True)
     return 0
 
 

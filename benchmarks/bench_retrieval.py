@@ -38,7 +38,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import statistics
 import subprocess
 import sys
@@ -48,6 +47,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from _measure import count_process
+from _measure import per_call as count_per_call
 from bench_providers_wall import _metric_points, _sdk_globals, cpu_hogs, cpu_model, ensure_venv, loadavg
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -223,18 +224,10 @@ def run_one(python: str, store: str, config: str, args: argparse.Namespace) -> d
 
 def instructions(python: str, store: str, config: str, calls: int, warmup: int) -> int:
     """Instructions executed by the whole worker (all threads), counted by cachegrind."""
-    with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / "cg.out"
-        cmd = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out}",
-               *_worker_cmd(python, store, config, calls, warmup)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=_env(), cwd=str(ROOT))
-        if proc.returncode != 0:
-            sys.stderr.write(proc.stderr[-3000:])
-            raise SystemExit(f"cachegrind {store}/{config} failed ({proc.returncode})")
-        match = re.search(r"^summary:\s+(\d+)", out.read_text(), re.M)
-        if match is None:
-            raise SystemExit(f"no summary line in cachegrind output for {store}/{config}")
-        return int(match.group(1))
+    # one OpenMP thread: FAISS's pool threads spin while they wait, a number of instructions that differs
+    # from run to run (with the default pool a FAISS search counted 54 k one run and 76 k the next)
+    env = {**_env(), "OMP_NUM_THREADS": "1"}
+    return count_process(_worker_cmd(python, store, config, calls, warmup), env, f"{store}/{config}")
 
 
 def configs_for(store: str) -> list[str]:
@@ -292,8 +285,7 @@ def main() -> None:
         summary[store] = report(store, rows) if args.rounds else {}
         if args.cachegrind:
             n = args.cg_calls
-            per_call = {c: (instructions(python, store, c, 2 * n, 20) - instructions(python, store, c, n, 20)) / n
-                        for c in configs}
+            per_call = count_per_call(lambda c, k, store=store: instructions(python, store, c, k, 20), configs, n)
             summary[store]["instructions_per_call"] = per_call
             print(f"instructions per call (cachegrind, ({2 * n} - {n} calls) / {n}):")
             for c, ir in per_call.items():
