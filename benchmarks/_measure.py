@@ -21,6 +21,7 @@ import os
 import platform
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -127,6 +128,29 @@ def per_call(count_calls: Any, names: list[str], calls: int, parallel: int = 2) 
     with ThreadPoolExecutor(parallel) as pool:
         ir = dict(zip(runs, pool.map(lambda run: count_calls(*run), runs), strict=True))
     return {name: (ir[(name, 2 * calls)] - ir[(name, calls)]) / calls for name in names}
+
+
+def counted_table(title: str, runs: list[dict[str, float]], versus: str | None = None) -> None:
+    """Print repeated ``per_call`` results as a markdown table: the median count, the overhead over
+    ``bare``, optionally that overhead as a multiple of ``versus``'s, every run, and their spread."""
+    def fmt(value: float) -> str:
+        return f"{value / 1e6:,.3f} M" if abs(value) >= 1e6 else f"{value / 1e3:,.1f} k"
+
+    def overhead(config: str) -> float:
+        return statistics.median(run[config] - run["bare"] for run in runs)
+
+    head = ["instructions", "overhead", *([f"x {versus}'s"] if versus else []), "runs", "spread"]
+    print(f"\n| {title} | {' | '.join(head)} |\n|{'---|' * (len(head) + 1)}")
+    for config in runs[0]:
+        values = [run[config] for run in runs]
+        cells = [fmt(statistics.median(values))]
+        if config == "bare":
+            cells += ["—"] * (2 if versus else 1)
+        else:
+            cells += [fmt(overhead(config)), *([f"{overhead(config) / overhead(versus):.2f}x"] if versus else [])]
+        spread = (max(values) - min(values)) / min(values) * 100
+        cells += [", ".join(fmt(v) for v in values), f"{spread:.2f} %"]
+        print(f"| {config} | {' | '.join(cells)} |", flush=True)
 
 
 def compile_sources(python: str) -> None:

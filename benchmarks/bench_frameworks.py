@@ -278,7 +278,7 @@ def main() -> None:
 
 def counted(python: str, frameworks: list[str], args: argparse.Namespace) -> None:
     """Instructions per run (cachegrind): each worker runs N and 2N times, (Ir(2N) - Ir(N)) / N is one run."""
-    from _measure import count_process, per_call
+    from _measure import count_process, counted_table, per_call
 
     n = args.cg_runs
     print(f"instructions per run (cachegrind, ({2 * n} - {n} runs) / {n}); overhead = config - bare")
@@ -286,16 +286,7 @@ def counted(python: str, frameworks: list[str], args: argparse.Namespace) -> Non
         def count(config: str, runs: int, framework: str = framework) -> int:
             return count_process(_worker_cmd(python, framework, config, runs, 3), _worker_env(), f"{framework}/{config}")
 
-        results = [per_call(count, list(CONFIGS), n) for _ in range(args.repeats)]
-        print(f"\n| {framework} | instructions per run | overhead | x llm_otel's | runs | spread |\n|---|---|---|---|---|---|")
-        ours = statistics.median(r["llm_otel"] - r["bare"] for r in results)
-        for config in CONFIGS:
-            values = [r[config] for r in results]
-            overhead = statistics.median(r[config] - r["bare"] for r in results)
-            spread = (max(values) - min(values)) / min(values) * 100
-            cells = ("—", "—") if config == "bare" else (f"{overhead / 1e6:,.3f} M", f"{overhead / ours:.2f}x")
-            print(f"| {config} | {statistics.median(values) / 1e6:,.3f} M | {cells[0]} | {cells[1]} | "
-                  f"{', '.join(f'{v / 1e6:,.3f} M' for v in values)} | {spread:.2f} % |", flush=True)
+        counted_table(framework, [per_call(count, list(CONFIGS), n) for _ in range(args.repeats)], versus="llm_otel")
 
 
 if __name__ == "__main__":

@@ -251,7 +251,7 @@ def main() -> int:
 
 def counted(args: argparse.Namespace) -> int:
     """Instructions per call_tool round trip (client + server), per configuration and mcp major."""
-    from _measure import count_process, per_call
+    from _measure import count_process, counted_table, per_call
 
     n = args.cg_calls
     print(f"instructions per call_tool round trip (cachegrind, ({2 * n} - {n} calls) / {n}); overhead = config - bare")
@@ -272,15 +272,7 @@ def counted(args: argparse.Namespace) -> int:
             cmd = [sys.executable, __file__, "--worker", config, major, "--calls", str(calls), "--warmup", "20"]
             return count_process(cmd, _env(major, config) or {}, f"mcp {major}.x {config}")
 
-        runs = [per_call(count, configs, n) for _ in range(args.repeats)]
-        print(f"\n| mcp {major}.x | instructions per call | overhead | runs | spread |\n|---|---|---|---|---|")
-        for config in configs:
-            values = [run[config] for run in runs]
-            overheads = [run[config] - run["bare"] for run in runs]
-            spread = (max(values) - min(values)) / min(values) * 100
-            cell = "—" if config == "bare" else f"{statistics.median(overheads) / 1e3:,.1f} k"
-            print(f"| {config} | {statistics.median(values) / 1e3:,.1f} k | {cell} | "
-                  f"{', '.join(f'{v / 1e3:,.1f} k' for v in values)} | {spread:.2f} % |", flush=True)
+        counted_table(f"mcp {major}.x", [per_call(count, configs, n) for _ in range(args.repeats)])
     return 0
 
 
