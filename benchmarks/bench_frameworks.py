@@ -240,7 +240,7 @@ def main() -> None:
     parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
     parser.add_argument("--python", help="interpreter with the frameworks and peers installed")
     parser.add_argument("--cachegrind", action="store_true", help="instructions per run instead of CPU time")
-    parser.add_argument("--cg-runs", type=int, default=10, help="N of the (2N - N) / N count")
+    parser.add_argument("--cg-runs", type=int, default=40, help="N of the (2N - N) / N count (the start-up of ~12 G instructions jitters by ~0.06 %%: ~7 M, divided by N)")
     parser.add_argument("--repeats", type=int, default=2, help="counted runs per configuration (they should agree)")
     args = parser.parse_args()
     if args.worker:
