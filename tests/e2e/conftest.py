@@ -49,7 +49,6 @@ class Pipeline:
         the Collector's, a tail-sampling decision per batch), so one read right after traffic can see
         a trace without its last spans."""
         last: dict[str, int] | None = None
-        counts: dict[str, int] = {}
         deadline = time.monotonic() + timeout
         while True:
             traces = {t: self.trace_spans(t) for t in trace_ids}
