@@ -7,6 +7,9 @@ peer, so what is installed is the same for all):
     floor        the bare call + the span and metric points llm_otel produces, written by hand
     manual       the bare call inside ``llm_otel.llm_call`` filled by the app (OpenAI only)
     llm_otel     llm_otel's instrumentor
+    llm_otel_no_chunk_points
+                 the same with LLM_OTEL_TIME_PER_OUTPUT_CHUNK=false: no time-per-chunk point per stream
+                 chunk, which OpenLLMetry's Anthropic, Gemini, Groq, Ollama and Bedrock streams do not record
     official     opentelemetry-instrumentation-genai-openai 1.3b0 (OpenAI only: no Anthropic one exists)
     openllmetry  Traceloop's opentelemetry-instrumentation-openai / -anthropic 0.62.4
 
@@ -33,15 +36,17 @@ import _measure as m
 import scenarios
 
 PROVIDERS = {
-    "openai": ("bare", "floor", "manual", "llm_otel", "official", "openllmetry"),
-    "anthropic": ("bare", "floor", "llm_otel", "openllmetry"),
+    "openai": ("bare", "floor", "manual", "llm_otel", "llm_otel_no_chunk_points", "official", "openllmetry"),
+    "anthropic": ("bare", "floor", "llm_otel", "llm_otel_no_chunk_points", "openllmetry"),
     **{p: scenarios.more_configs(p) for p in scenarios.MORE},
 }
 STARTUP = ("llm_otel_openai", "llm_otel_configure", "official", "openllmetry",
            *(f"{kind}_{p}" for p in scenarios.STARTUP_MORE for kind in ("import", "llm_otel")))
 LABELS = {
     "bare": "bare SDK call", "floor": "SDK floor (same telemetry by hand)", "manual": "manual llm_otel.llm_call",
-    "llm_otel": "llm_otel instrumentor", "official": "official instrumentation", "openllmetry": "OpenLLMetry 0.62.4",
+    "llm_otel": "llm_otel instrumentor",
+    "llm_otel_no_chunk_points": "llm_otel, no per-chunk points (LLM_OTEL_TIME_PER_OUTPUT_CHUNK=false)",
+    "official": "official instrumentation", "openllmetry": "OpenLLMetry 0.62.4",
 }
 STARTUP_LABELS = {
     "llm_otel_openai": "llm_otel: import + OpenAIInstrumentor().instrument()",
@@ -117,6 +122,19 @@ def provider_table(provider: str, counts: dict, walls: dict, chunks: dict, args:
             below = all(ours < rows[p][key] - bare[key] for p in ("official", "openllmetry") if p in rows)
             lines.append(f"RESULT {provider} {label}: llm_otel overhead {m.mi(ours)} = {ours / fo:.2f}x floor "
                          f"(target <= {target}x: {'OK' if ok else 'MISSED'}); "
+                         f"below the peers ({'; '.join(peers) or '-'}): {'OK' if below else 'MISSED'}")
+        if "llm_otel_no_chunk_points" in rows:
+            lean = rows["llm_otel_no_chunk_points"]["stream"] - bare["stream"]
+            peers = [f"{PEER_LABELS.get(p, {}).get(provider, LABELS[p])} {m.mi(rows[p]['stream'] - bare['stream'])}"
+                     for p in ("official", "openllmetry") if p in rows]
+            below = all(lean < rows[p]["stream"] - bare["stream"] for p in ("official", "openllmetry") if p in rows)
+            lean_run = counts[f"{provider}/llm_otel_no_chunk_points"].get(("stream", args.stream_calls), {})
+            full_run = counts[f"{provider}/llm_otel"].get(("stream", args.stream_calls), {})
+            dropped = sorted(set(full_run.get("metrics", ())) - set(lean_run.get("metrics", ())))
+            lines.append(f"WITHOUT PER-CHUNK POINTS {provider} (streaming metrics missing against llm_otel's): "
+                         f"{dropped} {'OK' if dropped == ['gen_ai.client.operation.time_per_output_chunk'] else 'DIFFERS'}")
+            lines.append(f"RESULT {provider} streaming without the per-chunk points "
+                         f"(LLM_OTEL_TIME_PER_OUTPUT_CHUNK=false): llm_otel overhead {m.mi(lean)}; "
                          f"below the peers ({'; '.join(peers) or '-'}): {'OK' if below else 'MISSED'}")
     return lines
 

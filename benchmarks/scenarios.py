@@ -346,6 +346,20 @@ def _instrumented(module: str, bare: Callable[[str], Callable[[], Any]]) -> Call
     return make
 
 
+def _with_env(name: str, value: str, make: Callable[[str], Callable[[], Any]]) -> Callable[[str], Callable[[], Any]]:
+    """``make`` with an environment variable set first (each configuration runs in its own process)."""
+    def with_env(variant: str) -> Callable[[], Any]:
+        os.environ[name] = value
+        return make(variant)
+
+    with_env.__wrapped_bare__ = make.__wrapped_bare__  # type: ignore[attr-defined]
+    return with_env
+
+
+NO_CHUNK_POINTS = ("LLM_OTEL_TIME_PER_OUTPUT_CHUNK", "false")
+"""llm_otel without the per-chunk time points, which the peers that are cheaper on streams do not record."""
+
+
 # ============================================================================ Anthropic
 
 
@@ -510,10 +524,14 @@ SCENARIOS: dict[str, Callable[[str], Callable[[], Any]]] = {
     "openai/llm_otel": _instrumented("llm_otel.instrumentors.openai", openai_bare),
     "openai/official": _instrumented("opentelemetry.instrumentation.genai.openai", openai_bare),
     "openai/openllmetry": _instrumented("opentelemetry.instrumentation.openai", openai_bare),
+    "openai/llm_otel_no_chunk_points": _with_env(*NO_CHUNK_POINTS, _instrumented("llm_otel.instrumentors.openai",
+                                                                                openai_bare)),
     "anthropic/bare": anthropic_bare,
     "anthropic/floor": anthropic_floor,
     "anthropic/llm_otel": _instrumented("llm_otel.instrumentors.anthropic", anthropic_bare),
     "anthropic/openllmetry": _instrumented("opentelemetry.instrumentation.anthropic", anthropic_bare),
+    "anthropic/llm_otel_no_chunk_points": _with_env(*NO_CHUNK_POINTS, _instrumented(
+        "llm_otel.instrumentors.anthropic", anthropic_bare)),
     "startup/baseline": startup_baseline,
     "startup/llm_otel_openai": startup_llm_otel_openai,
     "startup/llm_otel_configure": startup_llm_otel_configure,

@@ -116,7 +116,7 @@ class LLMInvocation(Invocation):
         self._chunks = 0
         self._text_parts: list[str] | None = None
         self._text_len = 0
-        self._chunk_attributes: dict[str, Any] | None = None  # metric attributes of chunk points, fixed at the first
+        self._chunk_attributes: dict[str, Any] | None = None  # of the per-chunk points, set at the first chunk; None: none
 
     # -- telemetry (the recorder decides what the fields become) ----------------------------------
     def _copy_start_attributes(self, out: dict[str, Any]) -> None:
@@ -135,8 +135,8 @@ class LLMInvocation(Invocation):
         if self._first_chunk is None:
             self._first_chunk = now
             _recorder.first_chunk(self, now)
-        else:
-            _recorder.next_chunk(self, now - self._last_chunk)
+        elif self._chunk_attributes is not None:
+            _recorder.next_chunk(self, now - self._last_chunk, self._chunk_attributes)
         self._last_chunk = now
         self._chunks += 1
         if text:

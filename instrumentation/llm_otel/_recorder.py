@@ -191,19 +191,19 @@ def _record_exception(span: Span, exc: BaseException, message: str | None) -> No
 
 def first_chunk(inv: LLMInvocation, now: float) -> None:
     try:
-        inv._chunk_attributes = llm_metric_attributes(inv, None)  # reused for every later chunk
+        attributes = llm_metric_attributes(inv, None)
+        if _settings.get().time_per_output_chunk:
+            inv._chunk_attributes = attributes  # reused for every later chunk; None: no per-chunk points
         _telemetry.current()[sc.METRIC_TIME_TO_FIRST_CHUNK].record(
-            now - inv._start, inv._chunk_attributes, context=inv._context
+            now - inv._start, attributes, context=inv._context
         )
     except Exception as exc:
         report("chunk", exc)
 
 
-def next_chunk(inv: LLMInvocation, gap: float) -> None:
+def next_chunk(inv: LLMInvocation, gap: float, attributes: dict[str, Any]) -> None:
     try:
-        _telemetry.current()[sc.METRIC_TIME_PER_OUTPUT_CHUNK].record(
-            gap, inv._chunk_attributes or llm_metric_attributes(inv, None), context=inv._context
-        )
+        _telemetry.current()[sc.METRIC_TIME_PER_OUTPUT_CHUNK].record(gap, attributes, context=inv._context)
     except Exception as exc:
         report("chunk", exc)
 

@@ -38,6 +38,10 @@ LLM_OTEL_TOOL_DEFINITION_DETAILS = "LLM_OTEL_TOOL_DEFINITION_DETAILS"
 capture on); by default only type and name, as the conventions recommend (they can be large)."""
 LLM_OTEL_EVALUATORS = "LLM_OTEL_EVALUATORS"
 """Comma-separated built-in evaluators to run on responses (off by default), or ``all``."""
+LLM_OTEL_TIME_PER_OUTPUT_CHUNK = "LLM_OTEL_TIME_PER_OUTPUT_CHUNK"
+"""``false`` stops the ``gen_ai.client.operation.time_per_output_chunk`` points, one per stream chunk after the
+first (the conventions recommend them; each costs the OTel SDK ~0.1 M instructions, so a long stream's
+telemetry is mostly these). Time to first chunk, the chunk count and the span are kept."""
 
 LLM_OTEL_METRIC_ATTRIBUTE_LIMIT = "LLM_OTEL_METRIC_ATTRIBUTE_LIMIT"
 """Distinct values per metric attribute that comes from input (model, tool, agent, workflow, error.type,
@@ -82,6 +86,7 @@ class Settings:
     openai_include_usage: bool = False
     tool_definition_details: bool = False
     evaluators: tuple[str, ...] = ()
+    time_per_output_chunk: bool = True
     disabled_instrumentations: frozenset[str] = field(default_factory=frozenset)
     metric_attribute_limit: int = DEFAULT_METRIC_ATTRIBUTE_LIMIT
     metric_label_max_length: int = DEFAULT_METRIC_LABEL_MAX_LENGTH
@@ -189,6 +194,9 @@ def from_env(environ: os._Environ[str] | dict[str, str] | None = None) -> Settin
             LLM_OTEL_TOOL_DEFINITION_DETAILS, env.get(LLM_OTEL_TOOL_DEFINITION_DETAILS), False
         ),
         evaluators=evaluators,
+        time_per_output_chunk=_parse_bool(
+            LLM_OTEL_TIME_PER_OUTPUT_CHUNK, env.get(LLM_OTEL_TIME_PER_OUTPUT_CHUNK), True
+        ),
         disabled_instrumentations=disabled,
         metric_attribute_limit=_parse_int(
             LLM_OTEL_METRIC_ATTRIBUTE_LIMIT, env.get(LLM_OTEL_METRIC_ATTRIBUTE_LIMIT), DEFAULT_METRIC_ATTRIBUTE_LIMIT, 1

@@ -6,6 +6,7 @@ import time
 
 import llm_otel
 from llm_otel import _semconv as sc
+from llm_otel import _settings
 
 SEMCONV_DURATION_BUCKETS = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 SEMCONV_TOKEN_BUCKETS = (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864)
@@ -77,6 +78,20 @@ def test_streaming_records_time_to_first_chunk_and_per_chunk(otel_capture):
     assert span.attributes["gen_ai.response.time_to_first_chunk"] >= 0.02
     assert otel_capture.metric_point("llm_otel.client.response.length").value == len("Hello!")
     assert ttfc.exemplars and ttfc.exemplars[0].trace_id == span.context.trace_id  # links metrics to traces
+
+
+def test_per_chunk_points_can_be_turned_off_keeping_the_rest(otel_capture):
+    assert _settings.from_env({"LLM_OTEL_TIME_PER_OUTPUT_CHUNK": "false"}).time_per_output_chunk is False
+    assert _settings.from_env({}).time_per_output_chunk is True
+    otel_capture.settings(time_per_output_chunk=False)
+    with llm_otel.llm_call(provider="openai", model="m", stream=True) as call:
+        for part in ("Hel", "lo", "!"):
+            call.add_chunk(part)
+    assert otel_capture.metric_points("gen_ai.client.operation.time_per_output_chunk") == []
+    assert otel_capture.metric_point("gen_ai.client.operation.time_to_first_chunk").count == 1
+    attributes = otel_capture.span("chat m").attributes
+    assert attributes["llm_otel.stream.chunks"] == 3 and "gen_ai.response.time_to_first_chunk" in attributes
+    assert otel_capture.metric_point("llm_otel.client.response.length").value == len("Hello!")
 
 
 def test_no_chunk_metrics_for_non_streamed_calls(otel_capture):
