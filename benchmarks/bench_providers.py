@@ -117,17 +117,11 @@ def provider_table(provider: str, counts: dict, walls: dict, chunks: dict, args:
             ours = rows["llm_otel"][key] - bare[key]
             fo = floor[key] - bare[key]
             ok = ours <= target * fo
-            peers = [f"{PEER_LABELS.get(p, {}).get(provider, LABELS[p])} {m.mi(rows[p][key] - bare[key])}"
-                     for p in ("official", "openllmetry") if p in rows]
-            below = all(ours < rows[p][key] - bare[key] for p in ("official", "openllmetry") if p in rows)
             lines.append(f"RESULT {provider} {label}: llm_otel overhead {m.mi(ours)} = {ours / fo:.2f}x floor "
                          f"(target <= {target}x: {'OK' if ok else 'MISSED'}); "
-                         f"below the peers ({'; '.join(peers) or '-'}): {'OK' if below else 'MISSED'}")
+                         f"{_versus_peers(provider, rows, key, ours)}")
         if "llm_otel_no_chunk_points" in rows:
             lean = rows["llm_otel_no_chunk_points"]["stream"] - bare["stream"]
-            peers = [f"{PEER_LABELS.get(p, {}).get(provider, LABELS[p])} {m.mi(rows[p]['stream'] - bare['stream'])}"
-                     for p in ("official", "openllmetry") if p in rows]
-            below = all(lean < rows[p]["stream"] - bare["stream"] for p in ("official", "openllmetry") if p in rows)
             lean_run = counts[f"{provider}/llm_otel_no_chunk_points"].get(("stream", args.stream_calls), {})
             full_run = counts[f"{provider}/llm_otel"].get(("stream", args.stream_calls), {})
             dropped = sorted(set(full_run.get("metrics", ())) - set(lean_run.get("metrics", ())))
@@ -135,8 +129,16 @@ def provider_table(provider: str, counts: dict, walls: dict, chunks: dict, args:
                          f"{dropped} {'OK' if dropped == ['gen_ai.client.operation.time_per_output_chunk'] else 'DIFFERS'}")
             lines.append(f"RESULT {provider} streaming without the per-chunk points "
                          f"(LLM_OTEL_TIME_PER_OUTPUT_CHUNK=false): llm_otel overhead {m.mi(lean)}; "
-                         f"below the peers ({'; '.join(peers) or '-'}): {'OK' if below else 'MISSED'}")
+                         f"{_versus_peers(provider, rows, 'stream', lean)}")
     return lines
+
+
+def _versus_peers(provider: str, rows: dict[str, dict[str, float]], key: str, ours: float) -> str:
+    """``below the peers (<each peer's overhead>): OK`` when ``ours`` is below every peer's overhead."""
+    peers = {p: rows[p][key] - rows["bare"][key] for p in ("official", "openllmetry") if p in rows}
+    named = [f"{PEER_LABELS.get(p, {}).get(provider, LABELS[p])} {m.mi(v)}" for p, v in peers.items()]
+    below = all(ours < v for v in peers.values())
+    return f"below the peers ({'; '.join(named) or '-'}): {'OK' if below else 'MISSED'}"
 
 
 def same_telemetry(provider: str, counts: dict, args: Any) -> str:
