@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import socket
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -237,6 +238,34 @@ def test_recording_rules_produce_values(pipeline: Pipeline):
     assert {s["metric"]["gen_ai_token_type"] for s in by_type} == {"input", "output"}
     per_call = pipeline.wait_query(f"gen_ai_request_model:gen_ai_client_token_usage_per_call:rate5m{sel}")
     assert float(per_call[0]["value"][1]) == pytest.approx(INPUT_TOKENS + OUTPUT_TOKENS)
+
+
+def test_spans_an_app_drops_reach_prometheus(pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch):
+    # The SDK's own processor metrics, switched on by the standard variable, carry the spans a full
+    # BatchSpanProcessor queue threw away to Prometheus under the name the LLMOtelAppDroppingSpans alert reads.
+    monkeypatch.setenv("OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED", "true")  # read when the processor is built
+    service = unique("e2e-drops")
+    resource = Resource.create({"service.name": service})
+    meter_provider = MeterProvider(resource=resource, metric_readers=[PeriodicExportingMetricReader(
+        GrpcMetricExporter(endpoint=pipeline.endpoints.otlp_grpc, insecure=True), export_interval_millis=3_600_000)])
+    with socket.socket() as s:  # spans go to a port nobody listens on: the exporter thread waits, the queue fills
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    tracer_provider = TracerProvider(resource=resource)
+    tracer_provider.add_span_processor(BatchSpanProcessor(
+        GrpcSpanExporter(endpoint=f"http://127.0.0.1:{dead}", insecure=True, timeout=1),
+        max_queue_size=8, max_export_batch_size=4, meter_provider=meter_provider))
+    tracer = tracer_provider.get_tracer("e2e.app")
+    for _ in range(100):
+        tracer.start_span("chat m").end()
+    assert meter_provider.force_flush(10_000)
+    dropped = pipeline.wait_query(
+        f'otel_sdk_processor_span_processed_total{{job="{service}",error_type="queue_full"}}',
+        lambda r: bool(r) and float(r[0]["value"][1]) >= 50)
+    assert dropped[0]["metric"]["otel_component_type"] == "batching_span_processor"
+    assert float(dropped[0]["value"][1]) <= 100
+    tracer_provider.shutdown()
+    meter_provider.shutdown()
 
 
 def test_error_burst_fires_llm_high_error_rate_to_webhook(pipeline: Pipeline, webhook: Webhook):
