@@ -9,7 +9,9 @@ debug exporter, on free ports).
 A row either paces the calls at a fixed rate (the worker sleeps between calls, as an app does while it
 waits for its LLM) or makes them back to back (``unpaced``: the main thread never lets go of the GIL,
 the worst case for the exporter thread). The rates climb a ladder (``--rates``) per protocol and setting
-until one does not keep up. A rate KEPT UP when, over the run:
+until one does not keep up. ``--switch-interval`` sets the app process's ``sys.setswitchinterval()``:
+how long a thread that wants the GIL waits before the running one must let go (Python's default 5 ms
+is what starves the exporter thread of a busy process). A rate KEPT UP when, over the run:
 
 - the SDK dropped no span and no export failed (its own processor/exporter metrics,
   ``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``: ``otel.sdk.processor.span.processed`` and
@@ -29,6 +31,7 @@ the one that scales with calls.
 
     python benchmarks/bench_export.py [--seconds 15] [--protocols grpc,http] [--rates 150,300,450,600]
     python benchmarks/bench_export.py --settings default,batch1024
+    python benchmarks/bench_export.py --switch-interval 0.001 --settings default --rates 450,600
 
 Calls/s move with the machine's load (printed with the load average); the run takes ~9-10 minutes.
 """
@@ -110,9 +113,11 @@ def _sums(reader: Any, name: str) -> dict[str, int]:
     return out
 
 
-def worker(protocol: str, port: int, seconds: float, rate: float) -> dict[str, Any]:
+def worker(protocol: str, port: int, seconds: float, rate: float, switch_interval: float) -> dict[str, Any]:
     """One row: calls for ``seconds``, paced at ``rate`` calls/s (0 = back to back)."""
     os.environ["OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED"] = "true"
+    if switch_interval:
+        sys.setswitchinterval(switch_interval)
     import threading
 
     import httpx2
@@ -235,12 +240,15 @@ def main() -> None:
     parser.add_argument("--settings", default=",".join(SETTINGS), help=f"of {', '.join(SETTINGS)}")
     parser.add_argument("--rates", default="150,300,450,600",
                         help="paced calls/s, climbed per protocol and setting until one does not keep up")
+    parser.add_argument("--switch-interval", type=float, default=0.0,
+                        help="sys.setswitchinterval() in the app process, seconds (default: Python's 0.005)")
     parser.add_argument("--python", help="interpreter with llm-otel, openai and the OTLP exporters (.venv-bench)")
-    parser.add_argument("--worker", nargs=4, metavar=("PROTOCOL", "PORT", "SECONDS", "RATE"), help=argparse.SUPPRESS)
+    parser.add_argument("--worker", nargs=5, metavar=("PROTOCOL", "PORT", "SECONDS", "RATE", "SWITCH"),
+                        help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
-        protocol, port, seconds, rate = args.worker
-        print(json.dumps(worker(protocol, int(port), float(seconds), float(rate))))
+        protocol, port, seconds, rate, switch = args.worker
+        print(json.dumps(worker(protocol, int(port), float(seconds), float(rate), float(switch))))
         return
     python = args.python or _default_python()
     rates = [float(r) for r in args.rates.split(",")]
@@ -263,6 +271,7 @@ def main() -> None:
             load = " ".join(Path("/proc/loadavg").read_text().split()[:3])
             print(f"# {time.strftime('%Y-%m-%d %H:%M')} nproc {os.cpu_count()}, load {load}; "
                   f"{args.seconds:g} s of instrumented openai calls per row (in-process LLM), "
+                  f"switch interval {args.switch_interval or sys.getswitchinterval():g} s, "
                   "BatchSpanProcessor -> OTLP exporter -> Collector (otlp receiver -> debug exporter)\n")
             print("| protocol | OTEL_BSP_* | paced at | calls/s (wall) | calls per CPU-second | exporter thread CPU "
                   "| exporter busy (wall) | backlog at end | SDK dropped | export failed | Collector accepted "
@@ -275,7 +284,7 @@ def main() -> None:
                 batch = int(SETTINGS[name].get("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", SDK_BATCH))
                 before = _accepted(ports["metrics"])
                 proc = subprocess.run([python, __file__, "--worker", protocol, str(ports[protocol]), str(args.seconds),
-                                       str(rate)], capture_output=True, text=True, env=env, cwd=ROOT)
+                                       str(rate), str(args.switch_interval)], capture_output=True, text=True, env=env, cwd=ROOT)
                 if proc.returncode != 0:
                     raise SystemExit(f"worker failed:\n{proc.stderr[-3000:]}")
                 r = json.loads(proc.stdout.strip().splitlines()[-1])
