@@ -255,17 +255,19 @@ def test_spans_an_app_drops_reach_prometheus(pipeline: Pipeline, monkeypatch: py
     tracer_provider.add_span_processor(BatchSpanProcessor(
         GrpcSpanExporter(endpoint=f"http://127.0.0.1:{dead}", insecure=True, timeout=1),
         max_queue_size=8, max_export_batch_size=4, meter_provider=meter_provider))
-    tracer = tracer_provider.get_tracer("e2e.app")
-    for _ in range(100):
-        tracer.start_span("chat m").end()
-    assert meter_provider.force_flush(10_000)
-    dropped = pipeline.wait_query(
-        f'otel_sdk_processor_span_processed_total{{job="{service}",error_type="queue_full"}}',
-        lambda r: bool(r) and float(r[0]["value"][1]) >= 50)
-    assert dropped[0]["metric"]["otel_component_type"] == "batching_span_processor"
-    assert float(dropped[0]["value"][1]) <= 100
-    tracer_provider.shutdown()
-    meter_provider.shutdown()
+    try:
+        tracer = tracer_provider.get_tracer("e2e.app")
+        for _ in range(100):
+            tracer.start_span("chat m").end()
+        assert meter_provider.force_flush(10_000)
+        dropped = pipeline.wait_query(
+            f'otel_sdk_processor_span_processed_total{{job="{service}",error_type="queue_full"}}',
+            lambda r: bool(r) and float(r[0]["value"][1]) >= 50)
+        assert dropped[0]["metric"]["otel_component_type"] == "batching_span_processor"
+        assert float(dropped[0]["value"][1]) <= 100
+    finally:
+        tracer_provider.shutdown()
+        meter_provider.shutdown()
 
 
 def test_error_burst_fires_llm_high_error_rate_to_webhook(pipeline: Pipeline, webhook: Webhook):
