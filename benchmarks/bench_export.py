@@ -51,7 +51,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -64,6 +64,15 @@ SETTINGS: dict[str, dict[str, str]] = {
                           "OTEL_BSP_MAX_QUEUE_SIZE": "4096"},
 }
 SDK_BATCH = 512  # the SDK's OTEL_BSP_MAX_EXPORT_BATCH_SIZE default
+
+
+class Row(NamedTuple):
+    protocol: str
+    setting: str
+    rate: float  # paced calls/s; 0 = back to back
+    reached: float  # calls/s (wall) the process made
+    per_cpu: float  # calls per CPU-second
+    kept_up: bool
 CONFIG = """receivers:
   otlp:
     protocols:
@@ -278,6 +287,7 @@ def main() -> None:
                   "| exporter busy (wall) | backlog at end | SDK dropped | export failed | Collector accepted "
                   "| kept up |")
             print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+            results: list[Row] = []
 
             def row(protocol: str, name: str, rate: float) -> bool:
                 env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
@@ -294,9 +304,9 @@ def main() -> None:
                 spans = r["calls"] + r["warmup_spans"]  # one span per call
                 dropped = sum(v for k, v in r["processed"].items() if k)
                 failed = sum(v for k, v in r["exported"].items() if k)
-                kept_up = dropped == 0 and failed == 0 and accepted == spans and r["backlog"] <= 2 * batch
+                kept_up = bool(dropped == 0 and failed == 0 and accepted == spans and r["backlog"] <= 2 * batch)
                 per_cpu = r["calls"] / r["cpu_s"]
-                results.append((protocol, name, rate, r["calls"] / r["wall_s"], per_cpu, kept_up))
+                results.append(Row(protocol, name, rate, r["calls"] / r["wall_s"], per_cpu, kept_up))
                 print(f"| {protocol} | {name} {' '.join(f'{k[9:]}={v}' for k, v in SETTINGS[name].items())} "
                       f"| {f'{rate:g}/s' if rate else 'unpaced'} | {r['calls'] / r['wall_s']:.0f} | {per_cpu:.0f} "
                       f"| {r['export_thread_cpu_s'] / r['cpu_s']:.1%} | {r['export_busy_s'] / r['wall_s']:.0%} "
@@ -304,7 +314,6 @@ def main() -> None:
                       f"| {'yes' if kept_up else 'NO'} |", flush=True)
                 return kept_up
 
-            results: list[tuple[str, str, float, float, float, bool]] = []
             for protocol in args.protocols.split(","):
                 row(protocol, "default", 0.0)  # back to back: the CPU-bound worst case, and calls/s per core
                 for name in args.settings.split(","):
@@ -312,17 +321,19 @@ def main() -> None:
                         if not row(protocol, name, rate):
                             break  # a higher rate will not keep up either
             for protocol in args.protocols.split(","):
-                unpaced = [r for r in results if r[0] == protocol and not r[2]]
-                ok = [r for r in results if r[0] == protocol and r[2] and r[5]]
+                unpaced = [r for r in results if r.protocol == protocol and not r.rate]
+                ok = [r for r in results if r.protocol == protocol and r.rate and r.kept_up]
                 print(f"\nRESULT {protocol}: ", end="")
                 if ok:  # ranked by the rate reached (a pace the process could not make counts as what it made)
-                    best = max(ok, key=lambda r: r[3])
-                    print(f"best kept-up row {best[3]:.0f} calls/s, no dropped span ({best[1]}, paced at {best[2]:g}/s); ",
+                    best = max(ok, key=lambda r: r.reached)
+                    print(f"best kept-up row {best.reached:.0f} calls/s, no dropped span ({best.setting}, "
+                          f"paced at {best.rate:g}/s); ",
                           end="")
                 else:
                     print("no paced rate kept up; ", end="")
                 for r in unpaced:
-                    print(f"back to back {r[4]:.0f} calls per CPU-second, {'kept up' if r[5] else 'did NOT keep up'}",
+                    print(f"back to back {r.per_cpu:.0f} calls per CPU-second, "
+                          f"{'kept up' if r.kept_up else 'did NOT keep up'}",
                           end="")
             print(f"\n# total {time.time() - started:.0f} s; load at the end "
                   f"{' '.join(Path('/proc/loadavg').read_text().split()[:3])}")
