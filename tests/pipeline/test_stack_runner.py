@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 from llm_otel_tools.stack import APT_HINT, DEFAULT_PORTS, Stack, StackError, main
@@ -60,6 +61,28 @@ def test_down_never_signals_a_process_it_did_not_start(tmp_path):
     finally:
         stranger.kill()
         stranger.wait()
+
+
+def test_a_process_just_started_is_ours_before_its_arguments_show():
+    # Right after Popen returns, the kernel may not have set up the new program's arguments yet:
+    # /proc/<pid>/cmdline reads empty for a moment. The stack took that for "exited during start-up"
+    # (a CI run failed so, restarting Jaeger under load). Read as the stack reads it, at once.
+    cmd = [shutil.which("sleep") or "/bin/sleep", "30"]
+    seen_empty = 0
+    for _ in range(200):
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, start_new_session=True)
+        try:
+            cmdline = stack_module._cmdline(proc.pid)
+            seen_empty += cmdline == []
+            assert stack_module._runs({"pid": proc.pid, "cmdline": cmd, "started": time.time()}, cmdline), cmdline
+        finally:
+            proc.kill()
+            proc.wait()
+    print(f"empty command line right after Popen: {seen_empty} of 200")
+    # ... but an empty command line long after the recorded start is not taken for ours (pid safety).
+    assert not stack_module._runs({"cmdline": cmd, "started": time.time() - 60}, [])
+    assert not stack_module._runs({"cmdline": cmd, "started": time.time()}, ["/usr/bin/other"])
+    assert not stack_module._runs({"cmdline": cmd, "started": time.time()}, None)
 
 
 def test_status_without_a_run(tmp_path, capsys):

@@ -237,6 +237,21 @@ def _cmdline(pid: int) -> list[str] | None:
     return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
+_EXEC_GRACE_S = 10.0
+
+
+def _runs(record: dict[str, Any], cmdline: list[str] | None) -> bool:
+    """Whether a live process with this command line is the one a pid file ``record`` started.
+
+    An empty command line is a program between exec and setting up its arguments: for a moment after
+    Popen returns, /proc/<pid>/cmdline reads empty (measured here: up to a third of spawns of a small
+    binary on a busy machine). That is ours only within ``_EXEC_GRACE_S`` of the start we recorded.
+    """
+    if cmdline == []:
+        return time.time() - float(record.get("started", 0.0)) < _EXEC_GRACE_S
+    return cmdline is not None and cmdline == record.get("cmdline")
+
+
 def _tail(path: Path, lines: int = 30) -> str:
     try:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
@@ -705,10 +720,7 @@ class Stack:
         pid = int(record.get("pid", 0))
         if pid <= 0 or not self._pid_running(pid):
             return None
-        cmdline = _cmdline(pid)
-        if not cmdline or cmdline != record.get("cmdline"):
-            return None
-        return pid
+        return pid if _runs(record, _cmdline(pid)) else None
 
     def _alive(self, name: str, state: dict[str, Any]) -> bool:
         return self._our_pid(name, state) is not None
